@@ -19,6 +19,10 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error body without details.
     pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        ErrorBody { error_type: error_type.into(), message: message.into(), details: Map::new() }
+        ErrorBody {
+            error_type: error_type.into(),
+            message: message.into(),
+            details: Map::new(),
+        }
     }
 }

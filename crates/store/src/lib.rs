@@ -22,6 +22,11 @@ use std::sync::Arc;
 pub use aggregation::Aggregation;
 pub use document::{Document, Hits, NewDocument, Page, Sort, Version};
 pub use error::{Result, StoreError};
+
+/// The reason texts of [`StoreError::Conflict`].
+pub mod error_reasons {
+    pub use crate::error::{DUPLICATE, STALE_VERSION};
+}
 pub use query::Query;
 
 /// How a document is removed.

@@ -1,0 +1,212 @@
+//! The `[workers]` section of the engine configuration: where analyzers and responders are
+//! found, where jobs run, and the limits the engine enforces on every job.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Configuration of the analyzer/responder catalogs and of job execution.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkersConfig {
+    /// Folders (every `*/*.json` one level deep) or JSON files holding analyzer definitions.
+    /// Default: the built-in analyzers shipped in `services/workers/definitions/analyzers` of the
+    /// source tree this engine was built from, when that folder exists.
+    pub analyzer_paths: Vec<PathBuf>,
+    /// Folders or JSON files holding responder definitions. Default: the built-in responders
+    /// (`services/workers/definitions/responders`), when that folder exists.
+    pub responder_paths: Vec<PathBuf>,
+    /// Where a definition's `command` is looked up when it is not found relative to its catalog
+    /// root (the built-in `skep-worker` binary). Default: the folder of the running executable,
+    /// then its parent.
+    pub builtin_bin_dir: Option<PathBuf>,
+    /// Folder in which job folders are created. Default: `<data_dir>/jobs`.
+    pub job_directory: Option<PathBuf>,
+    /// Folder holding uploaded files and file artifacts (content-addressed by SHA-256).
+    /// Default: `<data_dir>/datastore`.
+    pub datastore_directory: Option<PathBuf>,
+    /// Timeout, in minutes, of jobs whose worker sets no `jobTimeout`; fractions are allowed
+    /// (workers' `jobTimeout` may be fractional too, e.g. `0.05` for 3 seconds).
+    pub default_job_timeout_minutes: f64,
+    /// Job cache window, in minutes, of analyzers whose worker sets no `jobCache`.
+    pub default_cache_minutes: f64,
+    /// How many jobs run at once. Default: the number of CPU cores.
+    pub parallelism: Option<usize>,
+    /// Keeps every job folder after the job ends (for debugging workers).
+    pub keep_job_folder: bool,
+    /// Seconds between two liveness marks of this engine instance; jobs left `InProgress` by an
+    /// instance silent for three periods are ended as failures.
+    pub heartbeat_seconds: f64,
+    /// Password of the zip files served by `/api/datastorezip`.
+    pub attachment_password: String,
+    /// Bytes of a worker's stderr kept for the error message of a failed job.
+    pub stderr_tail_bytes: usize,
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        WorkersConfig {
+            analyzer_paths: builtin_definitions("analyzers").into_iter().collect(),
+            responder_paths: builtin_definitions("responders").into_iter().collect(),
+            builtin_bin_dir: None,
+            job_directory: None,
+            datastore_directory: None,
+            default_job_timeout_minutes: 30.0,
+            default_cache_minutes: 10.0,
+            parallelism: None,
+            keep_job_folder: false,
+            heartbeat_seconds: 10.0,
+            attachment_password: "malware".to_owned(),
+            stderr_tail_bytes: 4096,
+        }
+    }
+}
+
+/// The built-in definitions folder of this source tree (resolved at compile time), if present.
+fn builtin_definitions(kind: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workers/definitions")
+        .join(kind);
+    path.is_dir().then_some(path)
+}
+
+/// A configuration value that cannot be used; names the key to fix.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("invalid configuration `workers.{key}`: {reason}")]
+pub struct WorkersConfigError {
+    /// The offending key.
+    pub key: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+fn positive(value: f64) -> bool {
+    value.is_finite() && value > 0.0
+}
+
+impl WorkersConfig {
+    /// Checks the values that cannot be used (non-positive durations, missing catalog paths,
+    /// zero parallelism).
+    pub fn validate(&self) -> Result<(), WorkersConfigError> {
+        let error = |key, reason: &str| {
+            Err(WorkersConfigError {
+                key,
+                reason: reason.to_owned(),
+            })
+        };
+        if !positive(self.default_job_timeout_minutes) {
+            return error("default_job_timeout_minutes", "must be greater than 0");
+        }
+        if !(positive(self.default_cache_minutes) || self.default_cache_minutes == 0.0) {
+            return error("default_cache_minutes", "must be 0 (no cache) or more");
+        }
+        if !positive(self.heartbeat_seconds) {
+            return error("heartbeat_seconds", "must be greater than 0");
+        }
+        if self.parallelism == Some(0) {
+            return error(
+                "parallelism",
+                "must be at least 1 (or unset for the core count)",
+            );
+        }
+        for (key, paths) in [
+            ("analyzer_paths", &self.analyzer_paths),
+            ("responder_paths", &self.responder_paths),
+        ] {
+            if let Some(missing) = paths.iter().find(|path| !path.exists()) {
+                return Err(WorkersConfigError {
+                    key,
+                    reason: format!("`{}` does not exist", missing.display()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of jobs run at once.
+    pub fn effective_parallelism(&self) -> usize {
+        self.parallelism.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        })
+    }
+
+    /// The folders searched for a command missing from its catalog root, in order.
+    pub fn builtin_bin_dirs(&self) -> Vec<PathBuf> {
+        if let Some(dir) = &self.builtin_bin_dir {
+            return vec![dir.clone()];
+        }
+        let Some(exe_dir) = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        else {
+            return Vec::new();
+        };
+        let mut dirs = vec![exe_dir.clone()];
+        dirs.extend(exe_dir.parent().map(Path::to_path_buf));
+        dirs
+    }
+
+    /// Folder of job folders, given the service data directory.
+    pub fn job_directory(&self, data_dir: &Path) -> PathBuf {
+        self.job_directory
+            .clone()
+            .unwrap_or_else(|| data_dir.join("jobs"))
+    }
+
+    /// Folder of the attachment store, given the service data directory.
+    pub fn datastore_directory(&self, data_dir: &Path) -> PathBuf {
+        self.datastore_directory
+            .clone()
+            .unwrap_or_else(|| data_dir.join("datastore"))
+    }
+
+    /// Interval between two liveness marks.
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs_f64(self.heartbeat_seconds)
+    }
+}
+
+/// Converts a duration in (possibly fractional) minutes; non-positive or invalid gives `None`.
+pub fn minutes(value: f64) -> Option<Duration> {
+    positive(value).then(|| Duration::from_secs_f64(value * 60.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(WorkersConfig::default().validate(), Ok(()));
+        assert_eq!(WorkersConfig::default().default_job_timeout_minutes, 30.0);
+        assert_eq!(WorkersConfig::default().default_cache_minutes, 10.0);
+    }
+
+    #[test]
+    fn a_missing_analyzer_folder_is_reported_with_its_key() {
+        let config = WorkersConfig {
+            analyzer_paths: vec!["/nonexistent/analyzers".into()],
+            ..WorkersConfig::default()
+        };
+
+        let error = config.validate().unwrap_err();
+
+        assert_eq!(error.key, "analyzer_paths");
+        assert!(error.to_string().contains("/nonexistent/analyzers"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let parsed: Result<WorkersConfig, _> =
+            serde_json::from_value(serde_json::json!({"analyzer_path": []}));
+
+        assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn fractional_minutes_give_seconds() {
+        assert_eq!(minutes(0.05), Some(Duration::from_secs(3)));
+        assert_eq!(minutes(0.0), None);
+    }
+}

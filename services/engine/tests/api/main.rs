@@ -1,0 +1,15 @@
+//! The engine's API test binary: one module per resource.
+
+mod helpers;
+mod worker_fixture;
+
+mod catalog;
+mod compat_jobs;
+mod compat;
+mod first_run;
+mod jobs;
+mod organization;
+mod permissions;
+mod session;
+mod user;
+mod workers;

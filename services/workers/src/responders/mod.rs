@@ -1,0 +1,3 @@
+//! The built-in responders, one module each.
+
+pub mod mailer;

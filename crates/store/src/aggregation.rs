@@ -118,3 +118,61 @@ pub enum Interval {
     /// Calendar years (`1y`).
     Years(u32),
 }
+
+mod parse;
+
+impl Aggregation {
+    /// Parses the `stats` list of a `_stats` request. Malformed entries (unknown `_agg`,
+    /// missing `_field`, bad `_interval`, …) give
+    /// [`StoreError::InvalidQuery`](crate::StoreError::InvalidQuery) naming the entry.
+    pub fn parse_list(json: &serde_json::Value) -> crate::Result<Vec<Aggregation>> {
+        parse::parse_list(json, 0)
+    }
+
+    /// Parses one aggregation object.
+    pub fn parse(json: &serde_json::Value) -> crate::Result<Aggregation> {
+        parse::parse_one(json, 0)
+    }
+}
+
+impl Interval {
+    /// Parses `1d`, `1w`, `1M`, `1y`, `6h`, `30m` (also `day`, `week`, `month`, `quarter`,
+    /// `year`, `hour`, `minute`).
+    pub fn parse(text: &str) -> Option<Interval> {
+        parse::interval(text)
+    }
+}
+
+/// The JSON of one document in a `top` result: `_id`, `_parent` when it has one, then its body.
+pub fn top_hit(document: &crate::Document) -> serde_json::Value {
+    use serde_json::Value;
+    let mut object = serde_json::Map::new();
+    object.insert("_id".into(), Value::String(document.id.clone()));
+    if let Some(parent) = &document.parent {
+        object.insert("_parent".into(), Value::String(parent.clone()));
+    }
+    for (key, value) in &document.body {
+        object.insert(key.clone(), value.clone());
+    }
+    Value::Object(object)
+}
+
+/// Inserts `value` under `key`, merging objects deeply into one already there (results of
+/// several aggregations share one object, and time buckets of several fields share a key).
+pub fn merge_into(
+    target: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    value: serde_json::Value,
+) {
+    use serde_json::Value;
+    match (target.get_mut(key), value) {
+        (Some(Value::Object(existing)), Value::Object(incoming)) => {
+            for (inner_key, inner_value) in incoming {
+                merge_into(existing, &inner_key, inner_value);
+            }
+        }
+        (_, value) => {
+            target.insert(key.to_owned(), value);
+        }
+    }
+}

@@ -112,3 +112,47 @@ pub enum RangeOp {
     /// `<=`
     Lte,
 }
+
+mod dsl;
+mod lucene;
+
+pub use lucene::parse_query_string;
+
+impl Query {
+    /// Parses the JSON query DSL of TheHive and Cortex (see the module documentation and the
+    /// specs) into a typed tree. `null` and `{}` match everything.
+    ///
+    /// Lenient on purpose where clients are: `{"_gt": {"_field": f, "_value": v}}` is accepted
+    /// next to `{"_gt": {f: v}}`, an object with several plain keys means all of them, and
+    /// `{f: null}` means the field is missing.
+    pub fn parse(json: &Value) -> crate::Result<Query> {
+        dsl::parse(json)
+    }
+
+    /// A query that matches every document whose `field` equals `value`.
+    pub fn eq(field: impl Into<String>, value: impl Into<Value>) -> Query {
+        Query::Eq {
+            field: field.into(),
+            value: value.into(),
+        }
+    }
+
+    /// The conjunction of `self` and `other`, flattening nested `And`s and dropping `All`.
+    pub fn and(self, other: Query) -> Query {
+        let mut parts = Vec::new();
+        for query in [self, other] {
+            match query {
+                Query::All => {}
+                Query::And(inner) => parts.extend(inner),
+                other => parts.push(other),
+            }
+        }
+        match parts.len() {
+            0 => Query::All,
+            1 => parts.pop().unwrap_or(Query::All),
+            _ => Query::And(parts),
+        }
+    }
+}
+
+pub(crate) use dsl::type_name as dsl_type_name;

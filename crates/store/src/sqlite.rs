@@ -1,0 +1,378 @@
+//! The embedded SQLite backend: one file, WAL, one writer connection and a pool of readers,
+//! every call run off the async threads (see `docs/adr/0001-storage-backends.md`).
+//!
+//! Documents live as JSON text in `documents`; every scalar of a live document is also a row of
+//! `field_values` (kind, path, value, document), which serves equality, ranges, terms
+//! aggregations and sorting from indexes; FTS5 serves full text.
+
+mod aggregate;
+mod documents;
+mod index;
+mod schema;
+mod translate;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, TransactionBehavior, params};
+use serde_json::{Map, Value};
+
+use crate::error::STALE_VERSION;
+use crate::{
+    Aggregation, DeleteMode, Document, Hits, NewDocument, Page, Query, Result, Sort, Store,
+    StoreError, Version,
+};
+use documents::{
+    conflict, count_selection, insert, not_found, parse_body, search_blocking, select, stored,
+    to_text, version,
+};
+use index::Names;
+
+/// Most idle reader connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+/// A [`Store`] in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    path: PathBuf,
+    writer: Mutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    connection: Connection,
+    names: Names,
+}
+
+pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
+    StoreError::Backend(anyhow::Error::new(error))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves no half-done SQL behind (the transaction rolls back
+    // on drop), so the connection is still usable.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn join_error(error: tokio::task::JoinError) -> StoreError {
+    StoreError::Backend(anyhow::anyhow!("store task failed: {error}"))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`, with its schema.
+    pub async fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || SqliteStore::open_blocking(path))
+            .await
+            .map_err(join_error)?
+    }
+
+    fn open_blocking(path: PathBuf) -> Result<SqliteStore> {
+        if let Some(directory) = path
+            .parent()
+            .filter(|directory| !directory.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(directory).map_err(|error| {
+                StoreError::Unavailable(
+                    anyhow::Error::new(error)
+                        .context(format!("cannot create {}", directory.display())),
+                )
+            })?;
+        }
+        let connection = open_connection(&path)?;
+        schema::create(&connection).map_err(backend)?;
+        let writer = Writer {
+            connection,
+            names: Names::default(),
+        };
+        Ok(SqliteStore {
+            shared: Arc::new(Shared {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `work` on a reader connection, off the async threads.
+    async fn read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || {
+            let idle = lock(&shared.readers).pop();
+            let connection = match idle {
+                Some(connection) => connection,
+                None => open_connection(&shared.path)?,
+            };
+            let result = work(&connection);
+            let mut readers = lock(&shared.readers);
+            if readers.len() < MAX_IDLE_READERS {
+                readers.push(connection);
+            }
+            result
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// Runs `work` in one immediate transaction on the writer, off the async threads; commits
+    /// when it succeeds.
+    async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = lock(&shared.writer);
+            let Writer { connection, names } = &mut *guard;
+            let outcome = (|| {
+                let transaction = connection
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(backend)?;
+                let value = work(&transaction, names)?;
+                transaction.commit().map_err(backend)?;
+                Ok(value)
+            })();
+            if outcome.is_err() {
+                names.clear();
+            }
+            outcome
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let connection = Connection::open(path).map_err(|error| {
+        StoreError::Unavailable(
+            anyhow::Error::new(error).context(format!("cannot open {}", path.display())),
+        )
+    })?;
+    schema::configure(&connection).map_err(backend)?;
+    Ok(connection)
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn put(&self, kind: &str, document: NewDocument) -> Result<Document> {
+        let kind = kind.to_owned();
+        self.write(move |transaction, names| {
+            let kind_id = names.kind(transaction, &kind).map_err(backend)?;
+            insert(transaction, names, &kind, kind_id, document)
+        })
+        .await
+    }
+
+    async fn put_many(
+        &self,
+        kind: &str,
+        documents: Vec<NewDocument>,
+    ) -> Result<Vec<Result<Document>>> {
+        let kind = kind.to_owned();
+        self.write(move |transaction, names| {
+            let kind_id = names.kind(transaction, &kind).map_err(backend)?;
+            let mut results = Vec::with_capacity(documents.len());
+            for document in documents {
+                let result = insert(transaction, names, &kind, kind_id, document);
+                if let Err(error @ (StoreError::Backend(_) | StoreError::Unavailable(_))) = result {
+                    return Err(error);
+                }
+                results.push(result);
+            }
+            Ok(results)
+        })
+        .await
+    }
+
+    async fn get(&self, kind: &str, id: &str) -> Result<Document> {
+        let (kind, id) = (kind.to_owned(), id.to_owned());
+        self.read(move |connection| match stored(connection, &kind, &id)? {
+            Some(stored) if !stored.deleted => Ok(Document {
+                id,
+                parent: stored.parent,
+                version: version(stored.seq_no, stored.primary_term),
+                body: parse_body(&stored.body)?,
+            }),
+            _ => Err(not_found(&kind, &id)),
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        kind: &str,
+        id: &str,
+        expected: Option<Version>,
+        body: Map<String, Value>,
+    ) -> Result<Document> {
+        let (kind, id) = (kind.to_owned(), id.to_owned());
+        self.write(move |transaction, names| {
+            let current = match stored(transaction, &kind, &id)? {
+                Some(current) if !current.deleted => current,
+                _ => return Err(not_found(&kind, &id)),
+            };
+            if let Some(expected) = expected {
+                if expected != version(current.seq_no, current.primary_term) {
+                    return Err(conflict(&kind, &id, STALE_VERSION));
+                }
+            }
+            let kind_id = names.kind(transaction, &kind).map_err(backend)?;
+            let seq_no = current.seq_no + 1;
+            let text = to_text(&body)?;
+            transaction
+                .prepare_cached("UPDATE documents SET body = ?1, seq_no = ?2 WHERE row = ?3")
+                .and_then(|mut statement| statement.execute(params![text, seq_no, current.row]))
+                .map_err(backend)?;
+            let old_body = parse_body(&current.body)?;
+            index::remove(transaction, names, kind_id, current.row, &old_body).map_err(backend)?;
+            index::add(transaction, names, kind_id, current.row, &body).map_err(backend)?;
+            Ok(Document {
+                id,
+                parent: current.parent,
+                version: version(seq_no, current.primary_term),
+                body,
+            })
+        })
+        .await
+    }
+
+    async fn delete(&self, kind: &str, id: &str, mode: DeleteMode) -> Result<()> {
+        let (kind, id) = (kind.to_owned(), id.to_owned());
+        self.write(move |transaction, names| {
+            let current = match stored(transaction, &kind, &id)? {
+                Some(current) if mode == DeleteMode::Hard || !current.deleted => current,
+                _ => return Err(not_found(&kind, &id)),
+            };
+            match mode {
+                DeleteMode::Soft => transaction
+                    .prepare_cached(
+                        "UPDATE documents SET deleted = 1, seq_no = seq_no + 1 WHERE row = ?1",
+                    )
+                    .and_then(|mut statement| statement.execute([current.row])),
+                DeleteMode::Hard => transaction
+                    .prepare_cached("DELETE FROM documents WHERE row = ?1")
+                    .and_then(|mut statement| statement.execute([current.row])),
+            }
+            .map_err(backend)?;
+            if !current.deleted {
+                let kind_id = names.kind(transaction, &kind).map_err(backend)?;
+                let body = parse_body(&current.body)?;
+                index::remove(transaction, names, kind_id, current.row, &body).map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn restore(&self, kind: &str, id: &str) -> Result<Document> {
+        let (kind, id) = (kind.to_owned(), id.to_owned());
+        self.write(move |transaction, names| {
+            let Some(current) = stored(transaction, &kind, &id)? else {
+                return Err(not_found(&kind, &id));
+            };
+            let body = parse_body(&current.body)?;
+            if !current.deleted {
+                let version = version(current.seq_no, current.primary_term);
+                return Ok(Document {
+                    id,
+                    parent: current.parent,
+                    version,
+                    body,
+                });
+            }
+            let kind_id = names.kind(transaction, &kind).map_err(backend)?;
+            let seq_no = current.seq_no + 1;
+            transaction
+                .prepare_cached("UPDATE documents SET deleted = 0, seq_no = ?1 WHERE row = ?2")
+                .and_then(|mut statement| statement.execute(params![seq_no, current.row]))
+                .map_err(backend)?;
+            index::add(transaction, names, kind_id, current.row, &body).map_err(backend)?;
+            Ok(Document {
+                id,
+                parent: current.parent,
+                version: version(seq_no, current.primary_term),
+                body,
+            })
+        })
+        .await
+    }
+
+    async fn delete_by_query(&self, kind: &str, query: &Query) -> Result<u64> {
+        let (kind, query) = (kind.to_owned(), query.clone());
+        self.write(move |transaction, names| {
+            let Some(selection) = select(transaction, &kind, &query)? else {
+                return Ok(0);
+            };
+            let sql = format!(
+                "SELECT d.row, d.body FROM documents d \
+                 WHERE d.kind = {} AND d.deleted = 0 AND ({})",
+                selection.kind_id, selection.condition
+            );
+            let rows: Vec<(i64, String)> = transaction
+                .prepare(&sql)
+                .and_then(|mut statement| {
+                    statement
+                        .query_map(rusqlite::params_from_iter(selection.params.iter()), |row| {
+                            Ok((row.get(0)?, row.get(1)?))
+                        })?
+                        .collect()
+                })
+                .map_err(backend)?;
+            for (row, body) in &rows {
+                transaction
+                    .prepare_cached("DELETE FROM documents WHERE row = ?1")
+                    .and_then(|mut statement| statement.execute([row]))
+                    .map_err(backend)?;
+                let body = parse_body(body)?;
+                index::remove(transaction, names, selection.kind_id, *row, &body)
+                    .map_err(backend)?;
+            }
+            Ok(rows.len() as u64)
+        })
+        .await
+    }
+
+    async fn search(&self, kind: &str, query: &Query, page: Page, sort: &[Sort]) -> Result<Hits> {
+        let (kind, query, sort) = (kind.to_owned(), query.clone(), sort.to_vec());
+        self.read(move |connection| search_blocking(connection, &kind, &query, page, &sort))
+            .await
+    }
+
+    async fn count(&self, kind: &str, query: &Query) -> Result<u64> {
+        let (kind, query) = (kind.to_owned(), query.clone());
+        self.read(move |connection| match select(connection, &kind, &query)? {
+            Some(selection) => count_selection(connection, &selection),
+            None => Ok(0),
+        })
+        .await
+    }
+
+    async fn aggregate(
+        &self,
+        kind: &str,
+        query: &Query,
+        aggregations: &[Aggregation],
+    ) -> Result<Map<String, Value>> {
+        let (kind, query, aggregations) = (kind.to_owned(), query.clone(), aggregations.to_vec());
+        self.read(move |connection| {
+            let transaction = connection.unchecked_transaction().map_err(backend)?;
+            let result = aggregate::run(&transaction, &kind, &query, &aggregations)?;
+            transaction.commit().map_err(backend)?;
+            Ok(result)
+        })
+        .await
+    }
+}

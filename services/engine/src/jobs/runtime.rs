@@ -544,15 +544,16 @@ impl JobRuntime {
             }
         }
         changes.insert("endDate".into(), json!(now_ms()));
-        self.apply(&job.id, changes).await
+        self.apply(job, changes).await
     }
 
     /// Applies changes to a job, retrying on concurrent writes; a job deleted meanwhile stays
     /// `Deleted`.
-    async fn apply(&self, job_id: &str, changes: Map<String, Value>) -> Result<()> {
+    async fn apply(&self, claimed: &Document, changes: Map<String, Value>) -> Result<()> {
+        // First try on the claimed version (the common case: nobody touched the job since).
+        let mut current = claimed.clone();
         let mut attempts = 0;
         loop {
-            let current = self.store.get(JOB_KIND, job_id).await?;
             let mut body = current.body;
             let deleted = status_of(&body) == JobStatus::Deleted;
             body.extend(changes.clone());
@@ -561,13 +562,14 @@ impl JobRuntime {
             }
             match self
                 .store
-                .update(JOB_KIND, job_id, Some(current.version), body)
+                .update(JOB_KIND, &claimed.id, Some(current.version), body)
                 .await
             {
                 Ok(_) => return Ok(()),
                 Err(StoreError::Conflict { .. }) if attempts < 5 => attempts += 1,
                 Err(error) => return Err(error.into()),
             }
+            current = self.store.get(JOB_KIND, &claimed.id).await?;
         }
     }
 

@@ -1,0 +1,302 @@
+//! SQLite store benchmark: prints a table of throughput and latencies at 100,000 documents.
+//!
+//! Run with `cargo bench -p skep-store` (release build). `SKEP_BENCH_DOCUMENTS` changes the
+//! corpus size. Numbers go to `docs/benchmarks.md`.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+use skep_store::sqlite::SqliteStore;
+use skep_store::{Aggregation, NewDocument, Page, Query, Sort, Store};
+
+const WORDS: [&str; 24] = [
+    "phishing",
+    "malware",
+    "ransomware",
+    "beacon",
+    "credential",
+    "exfiltration",
+    "lateral",
+    "movement",
+    "privilege",
+    "escalation",
+    "invoice",
+    "dropper",
+    "payload",
+    "persistence",
+    "scanner",
+    "bruteforce",
+    "vpn",
+    "gateway",
+    "mailbox",
+    "spoofing",
+    "domain",
+    "firewall",
+    "endpoint",
+    "sandbox",
+];
+const STATUSES: [&str; 4] = ["Open", "Resolved", "Deleted", "Duplicated"];
+
+/// A small deterministic generator, so runs are comparable.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below
+    }
+
+    fn word(&mut self) -> &'static str {
+        WORDS[self.next(WORDS.len() as u64) as usize]
+    }
+
+    /// One word of a 5,000-word vocabulary: each is in about 0.6% of descriptions.
+    fn rare_word(&mut self) -> String {
+        format!("w{}", self.next(5_000))
+    }
+}
+
+fn case_body(random: &mut Lcg, number: u64) -> Map<String, Value> {
+    let title = format!("{} {} case {number}", random.word(), random.word());
+    let description: Vec<String> = (0..30).map(|_| random.rare_word()).collect();
+    let body = json!({
+        "title": title,
+        "description": description.join(" "),
+        "status": STATUSES[random.next(STATUSES.len() as u64) as usize],
+        "severity": random.next(4) + 1,
+        "tlp": random.next(4),
+        "owner": format!("user{}", random.next(50)),
+        "tags": [random.word(), random.word(), format!("src:{}", random.next(10))],
+        "createdAt": 1_600_000_000_000_u64 + number * 60_000,
+        "flag": random.next(2) == 0,
+        "customFields": {"score": {"number": random.next(100)}},
+    });
+    match body {
+        Value::Object(body) => body,
+        _ => unreachable!("the body is an object literal"),
+    }
+}
+
+fn percentile(sorted: &[Duration], percent: usize) -> Duration {
+    sorted[(sorted.len() * percent / 100).min(sorted.len() - 1)]
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.3} ms", duration.as_secs_f64() * 1000.0)
+}
+
+struct Table(Vec<(String, String, String)>);
+
+impl Table {
+    fn latency(&mut self, name: &str, mut samples: Vec<Duration>) {
+        samples.sort();
+        self.0.push((
+            name.to_owned(),
+            millis(percentile(&samples, 50)),
+            millis(percentile(&samples, 99)),
+        ));
+    }
+
+    fn print(&self) {
+        println!("| measurement | p50 / rate | p99 |");
+        println!("|---|---|---|");
+        for (name, first, second) in &self.0 {
+            println!("| {name} | {first} | {second} |");
+        }
+    }
+}
+
+async fn time<T>(future: impl std::future::Future<Output = T>) -> (Duration, T) {
+    let start = Instant::now();
+    let value = future.await;
+    (start.elapsed(), value)
+}
+
+#[tokio::main]
+async fn main() {
+    let documents: u64 = std::env::var("SKEP_BENCH_DOCUMENTS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(100_000);
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    // SKEP_BENCH_DB keeps the database for inspection (e.g. EXPLAIN QUERY PLAN).
+    let path = std::env::var("SKEP_BENCH_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| directory.path().join("bench.db"));
+    let store = SqliteStore::open(path)
+        .await
+        .expect("the store opens");
+    let mut random = Lcg(42);
+    let mut table = Table(Vec::new());
+
+    // Single inserts: one transaction and one WAL sync each.
+    let singles = 1_000;
+    let start = Instant::now();
+    for number in 0..singles {
+        let body = case_body(&mut random, number);
+        store
+            .put(
+                "single",
+                NewDocument {
+                    id: None,
+                    parent: None,
+                    body,
+                },
+            )
+            .await
+            .expect("put");
+    }
+    let rate = singles as f64 / start.elapsed().as_secs_f64();
+    table.0.push((
+        "single inserts (durable, one per call)".into(),
+        format!("{rate:.0} /s"),
+        "".into(),
+    ));
+
+    // Batched inserts of the corpus.
+    let batch = 1_000;
+    let start = Instant::now();
+    let mut number = 0;
+    while number < documents {
+        let bodies: Vec<NewDocument> = (number..(number + batch).min(documents))
+            .map(|n| NewDocument {
+                id: None,
+                parent: None,
+                body: case_body(&mut random, n),
+            })
+            .collect();
+        number += bodies.len() as u64;
+        for result in store.put_many("case", bodies).await.expect("put_many") {
+            result.expect("each put");
+        }
+    }
+    let rate = documents as f64 / start.elapsed().as_secs_f64();
+    table.0.push((
+        format!("batched inserts ({batch} per put_many)"),
+        format!("{rate:.0} /s"),
+        "".into(),
+    ));
+
+    let ids: Vec<String> = store
+        .search(
+            "case",
+            &Query::All,
+            Page {
+                offset: 0,
+                limit: Some(1_000),
+            },
+            &[],
+        )
+        .await
+        .expect("ids")
+        .documents
+        .into_iter()
+        .map(|document| document.id)
+        .collect();
+
+    let mut samples = Vec::new();
+    for index in 0..2_000 {
+        let id = &ids[(random.next(ids.len() as u64) as usize + index) % ids.len()];
+        let (elapsed, _) = time(store.get("case", id)).await;
+        samples.push(elapsed);
+    }
+    table.latency("get by id", samples);
+
+    let first_page = Page::parse_range(None);
+    let newest = Sort::parse_list(["-createdAt"]);
+    let mut samples = Vec::new();
+    let mut total = 0;
+    for _ in 0..500 {
+        let query =
+            Query::parse(&json!({"owner": format!("user{}", random.next(50))})).expect("query");
+        let (elapsed, hits) = time(store.search("case", &query, first_page, &[])).await;
+        total = hits.expect("search").total;
+        samples.push(elapsed);
+    }
+    table.latency(
+        &format!("equality search, first page + total (~{total} hits)"),
+        samples,
+    );
+
+    let mut samples = Vec::new();
+    for _ in 0..200 {
+        let query =
+            Query::parse(&json!({"_and": [{"status": "Open"}, {"severity": random.next(4) + 1}]}))
+                .expect("query");
+        let (elapsed, hits) = time(store.search("case", &query, first_page, &newest)).await;
+        total = hits.expect("search").total;
+        samples.push(elapsed);
+    }
+    table.latency(
+        &format!("two equalities sorted by -createdAt (~{total} hits)"),
+        samples,
+    );
+
+    let mut samples = Vec::new();
+    for _ in 0..300 {
+        let query = Query::parse(&json!({"_string": random.rare_word()})).expect("query");
+        let (elapsed, hits) = time(store.search("case", &query, first_page, &[])).await;
+        total = hits.expect("search").total;
+        samples.push(elapsed);
+    }
+    table.latency(
+        &format!("_string full text, one word (~{total} hits)"),
+        samples,
+    );
+
+    let mut samples = Vec::new();
+    for _ in 0..100 {
+        let text = format!("{} AND {}", random.word(), random.word());
+        let query = Query::parse(&json!({"_string": text})).expect("query");
+        let (elapsed, hits) = time(store.search("case", &query, first_page, &[])).await;
+        total = hits.expect("search").total;
+        samples.push(elapsed);
+    }
+    table.latency(
+        &format!("_string full text, two common title words (~{total} hits)"),
+        samples,
+    );
+
+    let terms = Aggregation::parse_list(&json!([
+        {"_agg": "field", "_field": "status", "_select": [{"_agg": "count"}]}
+    ]))
+    .expect("aggregation");
+    let mut samples = Vec::new();
+    for _ in 0..50 {
+        let (elapsed, result) = time(store.aggregate("case", &Query::All, &terms)).await;
+        result.expect("aggregate");
+        samples.push(elapsed);
+    }
+    table.latency("terms aggregation on status, all documents", samples);
+
+    let tags = Aggregation::parse_list(&json!([
+        {"_agg": "field", "_field": "tags", "_size": 10, "_select": [{"_agg": "count"}]}
+    ]))
+    .expect("aggregation");
+    let open = Query::parse(&json!({"status": "Open"})).expect("query");
+    let mut samples = Vec::new();
+    for _ in 0..50 {
+        let (elapsed, result) = time(store.aggregate("case", &open, &tags)).await;
+        result.expect("aggregate");
+        samples.push(elapsed);
+    }
+    table.latency("terms aggregation on tags, status = Open", samples);
+
+    let histogram = Aggregation::parse_list(&json!([
+        {"_agg": "time", "_fields": ["createdAt"], "_interval": "1w", "_select": [{"_agg": "count"}]}
+    ]))
+    .expect("aggregation");
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let (elapsed, result) = time(store.aggregate("case", &Query::All, &histogram)).await;
+        result.expect("aggregate");
+        samples.push(elapsed);
+    }
+    table.latency("weekly time histogram, all documents", samples);
+
+    println!("\nSkep store benchmark: SQLite, {documents} documents\n");
+    table.print();
+}

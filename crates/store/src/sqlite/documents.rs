@@ -1,0 +1,248 @@
+//! Document rows: ids, inserts, reads, and the selections that search, count and aggregations
+//! share.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value};
+
+use super::backend;
+use super::index::{self, Names};
+use super::translate::{Scope, Translator};
+use crate::error::DUPLICATE;
+use crate::{Document, Hits, NewDocument, Page, Query, Result, Sort, StoreError, Version};
+
+/// Generates a 20-character URL-safe id (15 random bytes, base64).
+pub(super) fn generate_id() -> String {
+    use base64::Engine as _;
+    let bytes: [u8; 15] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub(super) fn to_text(body: &Map<String, Value>) -> Result<String> {
+    serde_json::to_string(body).map_err(|error| StoreError::Backend(anyhow::Error::new(error)))
+}
+
+pub(super) fn parse_body(text: &str) -> Result<Map<String, Value>> {
+    serde_json::from_str(text).map_err(|error| {
+        StoreError::Backend(anyhow::Error::new(error).context("stored body is not a JSON object"))
+    })
+}
+
+pub(super) fn version(seq_no: i64, primary_term: i64) -> Version {
+    Version {
+        seq_no: u64::try_from(seq_no).unwrap_or(0),
+        primary_term: u64::try_from(primary_term).unwrap_or(1),
+    }
+}
+
+pub(super) fn not_found(kind: &str, id: &str) -> StoreError {
+    StoreError::NotFound {
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+    }
+}
+
+pub(super) fn conflict(kind: &str, id: &str, reason: &str) -> StoreError {
+    StoreError::Conflict {
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Columns read for a [`Document`], in [`document_from_row`] order.
+const DOCUMENT_COLUMNS: &str = "d.id, d.parent, d.seq_no, d.primary_term, d.body";
+
+pub(super) fn document_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, Option<String>, i64, i64, String)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+pub(super) fn into_document(
+    (id, parent, seq_no, primary_term, body): (String, Option<String>, i64, i64, String),
+) -> Result<Document> {
+    Ok(Document {
+        id,
+        parent,
+        version: version(seq_no, primary_term),
+        body: parse_body(&body)?,
+    })
+}
+
+/// Inserts one new document inside a write transaction.
+pub(super) fn insert(
+    transaction: &Connection,
+    names: &mut Names,
+    kind: &str,
+    kind_id: i64,
+    document: NewDocument,
+) -> Result<Document> {
+    let body_text = to_text(&document.body)?;
+    let generated = document.id.is_none();
+    let mut id = document.id.unwrap_or_else(generate_id);
+    let mut attempts = 0;
+    let row = loop {
+        let inserted = transaction
+            .prepare_cached(
+                "INSERT INTO documents (kind, id, parent, seq_no, primary_term, deleted, body) VALUES (?1, ?2, ?3, 0, 1, 0, ?4)",
+            )
+            .and_then(|mut statement| statement.execute(params![kind_id, id, document.parent, body_text]));
+        match inserted {
+            Ok(_) => break transaction.last_insert_rowid(),
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                attempts += 1;
+                if !generated || attempts > 3 {
+                    return Err(conflict(kind, &id, DUPLICATE));
+                }
+                id = generate_id();
+            }
+            Err(error) => return Err(backend(error)),
+        }
+    };
+    index::add(transaction, names, kind_id, row, &document.body).map_err(backend)?;
+    Ok(Document {
+        id,
+        parent: document.parent,
+        version: version(0, 1),
+        body: document.body,
+    })
+}
+
+/// The stored state of one document: row, version, parent, deleted flag.
+pub(super) struct Stored {
+    pub(super) row: i64,
+    pub(super) seq_no: i64,
+    pub(super) primary_term: i64,
+    pub(super) parent: Option<String>,
+    pub(super) deleted: bool,
+    pub(super) body: String,
+}
+
+pub(super) fn stored(connection: &Connection, kind: &str, id: &str) -> Result<Option<Stored>> {
+    connection
+        .prepare_cached(
+            "SELECT row, seq_no, primary_term, parent, deleted, body FROM documents \
+             WHERE kind = (SELECT id FROM kinds WHERE name = ?1) AND id = ?2",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_row([kind, id], |row| {
+                    Ok(Stored {
+                        row: row.get(0)?,
+                        seq_no: row.get(1)?,
+                        primary_term: row.get(2)?,
+                        parent: row.get(3)?,
+                        deleted: row.get(4)?,
+                        body: row.get(5)?,
+                    })
+                })
+                .optional()
+        })
+        .map_err(backend)
+}
+
+/// Matching rows of a kind: the `FROM … WHERE …` part shared by search, count and aggregations,
+/// with its parameters. `None` when the kind has no documents at all.
+pub(super) struct Selection {
+    pub(super) kind_id: i64,
+    pub(super) condition: String,
+    pub(super) params: Vec<rusqlite::types::Value>,
+}
+
+pub(super) fn select(
+    connection: &Connection,
+    kind: &str,
+    query: &Query,
+) -> Result<Option<Selection>> {
+    let mut translator = Translator::new(connection);
+    let Some(id) = translator.kind_id(kind)? else {
+        return Ok(None);
+    };
+    let condition = translator.condition(query, &Scope { name: kind, id }, "d")?;
+    Ok(Some(Selection {
+        kind_id: id,
+        condition,
+        params: translator.params,
+    }))
+}
+
+pub(super) fn count_selection(connection: &Connection, selection: &Selection) -> Result<u64> {
+    let sql = format!(
+        "SELECT count(*) FROM documents d WHERE d.kind = {} AND d.deleted = 0 AND ({})",
+        selection.kind_id, selection.condition
+    );
+    let count: i64 = connection
+        .prepare_cached(&sql)
+        .and_then(|mut statement| {
+            statement.query_row(rusqlite::params_from_iter(selection.params.iter()), |row| {
+                row.get(0)
+            })
+        })
+        .map_err(backend)?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+pub(super) fn search_blocking(
+    connection: &Connection,
+    kind: &str,
+    query: &Query,
+    page: Page,
+    sort: &[Sort],
+) -> Result<Hits> {
+    let transaction = connection.unchecked_transaction().map_err(backend)?;
+    let Some(selection) = select(&transaction, kind, query)? else {
+        return Ok(Hits {
+            total: 0,
+            documents: Vec::new(),
+        });
+    };
+    let total = count_selection(&transaction, &selection)?;
+    let documents = page_of(&transaction, &selection, page, sort)?;
+    transaction.commit().map_err(backend)?;
+    Ok(Hits { total, documents })
+}
+
+pub(super) fn page_of(
+    connection: &Connection,
+    selection: &Selection,
+    page: Page,
+    sort: &[Sort],
+) -> Result<Vec<Document>> {
+    let order = Translator::new(connection).order_by(sort, "d")?;
+    let limit = page
+        .limit
+        .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+    let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+    // Rows first, bodies after: sorting carries only row numbers, not whole documents.
+    let sql = format!(
+        "SELECT d.row FROM documents d WHERE d.kind = {} AND d.deleted = 0 AND ({}) \
+         ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+        selection.kind_id, selection.condition
+    );
+    let rows: Vec<i64> = connection
+        .prepare_cached(&sql)
+        .and_then(|mut statement| {
+            statement
+                .query_map(rusqlite::params_from_iter(selection.params.iter()), |row| {
+                    row.get(0)
+                })?
+                .collect()
+        })
+        .map_err(backend)?;
+    let mut read = connection
+        .prepare_cached(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.row = ?1"
+        ))
+        .map_err(backend)?;
+    rows.into_iter()
+        .map(|row| into_document(read.query_row([row], document_from_row).map_err(backend)?))
+        .collect()
+}

@@ -1,0 +1,492 @@
+//! Translation of a [`Query`] into an SQL condition over the `documents` table.
+//!
+//! Kind and path names are resolved to their interned ids while translating (an unknown path
+//! can match nothing, so its condition is the constant `0`); values travel as bound
+//! parameters, never as SQL text.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension};
+use serde_json::Value;
+
+use super::index::{sql_number, sql_scalar};
+use crate::query::{Query, RangeOp};
+use crate::{Result, Sort};
+
+/// Fields that name document metadata columns rather than body paths.
+fn column(field: &str) -> Option<&'static str> {
+    match field {
+        "_id" => Some("id"),
+        "_parent" => Some("parent"),
+        _ => None,
+    }
+}
+
+/// Where a field's values are stored.
+enum Target {
+    /// A column of `documents` (`_id`, `_parent`).
+    Column(&'static str),
+    /// An interned body path in `field_values`.
+    Path(i64),
+}
+
+impl Target {
+    /// The SQL expression of the field's value inside [`Translator::on_values`].
+    fn value(&self, alias: &str) -> String {
+        match self {
+            Target::Column(column) => format!("{alias}.{column}"),
+            Target::Path(_) => "value".to_owned(),
+        }
+    }
+}
+
+/// The kind a (sub)query runs against.
+#[derive(Debug, Clone)]
+pub(super) struct Scope<'a> {
+    pub(super) name: &'a str,
+    pub(super) id: i64,
+}
+
+/// Builds conditions and collects their parameters.
+pub(super) struct Translator<'c> {
+    connection: &'c Connection,
+    pub(super) params: Vec<SqlValue>,
+    aliases: usize,
+}
+
+impl<'c> Translator<'c> {
+    pub(super) fn new(connection: &'c Connection) -> Self {
+        Translator {
+            connection,
+            params: Vec::new(),
+            aliases: 0,
+        }
+    }
+
+    pub(super) fn kind_id(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self
+            .connection
+            .prepare_cached("SELECT id FROM kinds WHERE name = ?1")
+            .and_then(|mut statement| statement.query_row([name], |row| row.get(0)).optional())
+            .map_err(super::backend)?)
+    }
+
+    pub(super) fn path_id(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self
+            .connection
+            .prepare_cached("SELECT id FROM paths WHERE name = ?1")
+            .and_then(|mut statement| statement.query_row([name], |row| row.get(0)).optional())
+            .map_err(super::backend)?)
+    }
+
+    /// Ids of `name` and of every path below it (`name.…`).
+    fn path_ids_under(&self, name: &str) -> Result<Vec<i64>> {
+        let lower = format!("{name}.");
+        let upper = format!("{name}/");
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT id FROM paths WHERE name = ?1 OR (name >= ?2 AND name < ?3)")
+            .map_err(super::backend)?;
+        let ids = statement
+            .query_map([name, &lower, &upper], |row| row.get(0))
+            .and_then(Iterator::collect)
+            .map_err(super::backend)?;
+        Ok(ids)
+    }
+
+    fn bind(&mut self, value: SqlValue) -> String {
+        self.params.push(value);
+        format!("?{}", self.params.len())
+    }
+
+    /// The condition that `alias` (a `documents` row of `scope`) matches `query`.
+    pub(super) fn condition(
+        &mut self,
+        query: &Query,
+        scope: &Scope<'_>,
+        alias: &str,
+    ) -> Result<String> {
+        Ok(match query {
+            Query::All => "1".into(),
+            Query::And(parts) if parts.is_empty() => "1".into(),
+            Query::Or(parts) if parts.is_empty() => "0".into(),
+            Query::And(parts) => self.join(parts, " AND ", scope, alias)?,
+            Query::Or(parts) => self.join(parts, " OR ", scope, alias)?,
+            Query::Not(inner) => format!("NOT ({})", self.condition(inner, scope, alias)?),
+            Query::Eq { field, value } => {
+                self.equals(field, std::slice::from_ref(value), scope, alias)?
+            }
+            Query::In { field, values } => self.equals(field, values, scope, alias)?,
+            Query::Range { field, op, value } => {
+                self.range(field, &[(*op, value)], scope, alias)?
+            }
+            Query::Between { field, from, to } => self.range(
+                field,
+                &[(RangeOp::Gt, from), (RangeOp::Lt, to)],
+                scope,
+                alias,
+            )?,
+            Query::Exists(field) => self.exists(field, scope, alias)?,
+            Query::Id(ids) => {
+                if ids.is_empty() {
+                    "0".into()
+                } else {
+                    let list = ids
+                        .iter()
+                        .map(|id| self.bind(SqlValue::Text(id.clone())))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("{alias}.id IN ({list})")
+                }
+            }
+            Query::Like { field, text } => self.like(field, text, scope, alias)?,
+            Query::Wildcard { field, pattern } => self.wildcard(field, pattern, scope, alias)?,
+            Query::QueryString { parsed, .. } => self.condition(parsed, scope, alias)?,
+            Query::FullText(text) => match fts_expression(text) {
+                None => "0".into(),
+                Some(expression) => {
+                    let parameter = self.bind(SqlValue::Text(expression));
+                    format!(
+                        "{alias}.row IN (SELECT rowid FROM full_text WHERE full_text MATCH {parameter})"
+                    )
+                }
+            },
+            Query::Type(kind) => if kind == scope.name { "1" } else { "0" }.into(),
+            Query::Parent { kind, query } => {
+                let Some(id) = self.kind_id(kind)? else {
+                    return Ok("0".into());
+                };
+                let inner = self.next_alias();
+                let condition = self.condition(query, &Scope { name: kind, id }, &inner)?;
+                format!(
+                    "{alias}.parent IN (SELECT {inner}.id FROM documents {inner} \
+                     WHERE {inner}.kind = {id} AND {inner}.deleted = 0 AND ({condition}))"
+                )
+            }
+            Query::Child { kind, query } => {
+                let Some(id) = self.kind_id(kind)? else {
+                    return Ok("0".into());
+                };
+                let inner = self.next_alias();
+                let condition = self.condition(query, &Scope { name: kind, id }, &inner)?;
+                format!(
+                    "{alias}.id IN (SELECT {inner}.parent FROM documents {inner} \
+                     WHERE {inner}.kind = {id} AND {inner}.deleted = 0 \
+                     AND {inner}.parent IS NOT NULL AND ({condition}))"
+                )
+            }
+        })
+    }
+
+    fn next_alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("j{}", self.aliases)
+    }
+
+    fn join(
+        &mut self,
+        parts: &[Query],
+        separator: &str,
+        scope: &Scope<'_>,
+        alias: &str,
+    ) -> Result<String> {
+        let mut conditions = Vec::with_capacity(parts.len());
+        for part in parts {
+            conditions.push(format!("({})", self.condition(part, scope, alias)?));
+        }
+        Ok(conditions.join(separator))
+    }
+
+    /// Where a field's values live: a metadata column, a known path, or nowhere (`None`).
+    fn target(&self, field: &str) -> Result<Option<Target>> {
+        if let Some(column) = column(field) {
+            return Ok(Some(Target::Column(column)));
+        }
+        Ok(self.path_id(field)?.map(Target::Path))
+    }
+
+    /// The condition that the field's value satisfies `filter` (written over `value`).
+    fn on_values(target: &Target, filter: &str, scope: &Scope<'_>, alias: &str) -> String {
+        match target {
+            Target::Column(_) => format!("({filter})"),
+            Target::Path(path) => format!(
+                "{alias}.row IN (SELECT doc FROM field_values \
+                 WHERE kind = {} AND path = {path} AND {filter})",
+                scope.id
+            ),
+        }
+    }
+
+    fn equals(
+        &mut self,
+        field: &str,
+        values: &[Value],
+        scope: &Scope<'_>,
+        alias: &str,
+    ) -> Result<String> {
+        let candidates: Vec<SqlValue> = values.iter().flat_map(equal_candidates).collect();
+        let Some(target) = self.target(field)? else {
+            return Ok("0".into());
+        };
+        if candidates.is_empty() {
+            return Ok("0".into());
+        }
+        let list = candidates
+            .into_iter()
+            .map(|value| self.bind(value))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(Self::on_values(
+            &target,
+            &format!("{} IN ({list})", target.value(alias)),
+            scope,
+            alias,
+        ))
+    }
+
+    fn range(
+        &mut self,
+        field: &str,
+        bounds: &[(RangeOp, &Value)],
+        scope: &Scope<'_>,
+        alias: &str,
+    ) -> Result<String> {
+        let Some(target) = self.target(field)? else {
+            return Ok("0".into());
+        };
+        let mut typed = Vec::new();
+        for (op, bound) in bounds {
+            let Some(bound) = range_bound(bound) else {
+                return Ok("0".into());
+            };
+            typed.push((*op, bound));
+        }
+        let value = target.value(alias);
+        let mut filters = Vec::new();
+        for (op, bound) in typed {
+            let numeric = !matches!(bound, SqlValue::Text(_));
+            let symbol = match op {
+                RangeOp::Gt => ">",
+                RangeOp::Gte => ">=",
+                RangeOp::Lt => "<",
+                RangeOp::Lte => "<=",
+            };
+            let parameter = self.bind(bound);
+            filters.push(format!("{value} {symbol} {parameter}"));
+            // Numbers sort before text in SQLite: keep each bound within its own type.
+            match (numeric, op) {
+                (true, RangeOp::Gt | RangeOp::Gte) => filters.push(format!("{value} < ''")),
+                (false, RangeOp::Lt | RangeOp::Lte) => filters.push(format!("{value} >= ''")),
+                _ => {}
+            }
+        }
+        Ok(Self::on_values(
+            &target,
+            &filters.join(" AND "),
+            scope,
+            alias,
+        ))
+    }
+
+    fn exists(&mut self, field: &str, scope: &Scope<'_>, alias: &str) -> Result<String> {
+        if let Some(column) = column(field) {
+            return Ok(format!("{alias}.{column} IS NOT NULL"));
+        }
+        let ids = self.path_ids_under(field)?;
+        if ids.is_empty() {
+            return Ok("0".into());
+        }
+        let list = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(format!(
+            "{alias}.row IN (SELECT doc FROM field_values WHERE kind = {} AND path IN ({list}))",
+            scope.id
+        ))
+    }
+
+    fn like(&mut self, field: &str, text: &str, scope: &Scope<'_>, alias: &str) -> Result<String> {
+        let Some(target) = self.target(field)? else {
+            return Ok("0".into());
+        };
+        let parameter = self.bind(SqlValue::Text(text.to_owned()));
+        Ok(Self::on_values(
+            &target,
+            &format!("skep_words({}, {parameter})", target.value(alias)),
+            scope,
+            alias,
+        ))
+    }
+
+    fn wildcard(
+        &mut self,
+        field: &str,
+        pattern: &str,
+        scope: &Scope<'_>,
+        alias: &str,
+    ) -> Result<String> {
+        let Some(target) = self.target(field)? else {
+            return Ok("0".into());
+        };
+        let parameter = self.bind(SqlValue::Text(glob_pattern(pattern)));
+        Ok(Self::on_values(
+            &target,
+            &format!("{} GLOB {parameter}", target.value(alias)),
+            scope,
+            alias,
+        ))
+    }
+
+    /// `ORDER BY` terms for `sorts`, then newest first.
+    pub(super) fn order_by(&mut self, sorts: &[Sort], alias: &str) -> Result<String> {
+        let mut terms = Vec::new();
+        for sort in sorts {
+            let direction = if sort.descending { "DESC" } else { "ASC" };
+            let expression = match sort.field.as_str() {
+                "_doc" | "_score" => continue,
+                field => match column(field) {
+                    Some(column) => format!("{alias}.{column}"),
+                    None => match json_path(field) {
+                        // Read from the body: a per-document index would double insert costs.
+                        // Arrays sort by their JSON text; missing values go last either way.
+                        Some(path) => {
+                            format!("json_extract({alias}.body, '{}')", path.replace('\'', "''"))
+                        }
+                        None => continue,
+                    },
+                },
+            };
+            terms.push(format!("{expression} {direction} NULLS LAST"));
+        }
+        terms.push(format!("{alias}.row DESC"));
+        Ok(terms.join(", "))
+    }
+}
+
+/// The stored values an exact match on `value` accepts: numbers match their text and numeric
+/// text matches the number, as a keyword or numeric Elasticsearch field would coerce.
+fn equal_candidates(value: &Value) -> Vec<SqlValue> {
+    match value {
+        Value::String(text) => {
+            let mut candidates = vec![SqlValue::Text(text.clone())];
+            if let Ok(number) = serde_json::from_str::<serde_json::Number>(text) {
+                candidates.push(sql_number(&number));
+            }
+            match text.as_str() {
+                "true" => candidates.push(SqlValue::Integer(1)),
+                "false" => candidates.push(SqlValue::Integer(0)),
+                _ => {}
+            }
+            candidates
+        }
+        Value::Number(number) => vec![sql_number(number), SqlValue::Text(number.to_string())],
+        Value::Bool(flag) => vec![
+            SqlValue::Integer(i64::from(*flag)),
+            SqlValue::Text(flag.to_string()),
+        ],
+        Value::Array(items) => items.iter().flat_map(equal_candidates).collect(),
+        Value::Null | Value::Object(_) => Vec::new(),
+    }
+}
+
+/// A range bound: numbers (and numeric text, as dates often arrive) compare as numbers.
+fn range_bound(value: &Value) -> Option<SqlValue> {
+    match value {
+        Value::String(text) => Some(
+            serde_json::from_str::<serde_json::Number>(text.trim())
+                .map(|number| sql_number(&number))
+                .unwrap_or_else(|_| SqlValue::Text(text.clone())),
+        ),
+        other => sql_scalar(other),
+    }
+}
+
+/// Converts a wildcard pattern (`*`, `?`, backslash escapes) to an SQLite GLOB pattern.
+fn glob_pattern(pattern: &str) -> String {
+    let mut glob = String::with_capacity(pattern.len() + 4);
+    let mut chars = pattern.chars();
+    while let Some(character) = chars.next() {
+        match character {
+            '\\' => match chars.next() {
+                Some(escaped) => push_literal(&mut glob, escaped),
+                None => push_literal(&mut glob, '\\'),
+            },
+            '*' | '?' => glob.push(character),
+            other => push_literal(&mut glob, other),
+        }
+    }
+    glob
+}
+
+fn push_literal(glob: &mut String, character: char) {
+    match character {
+        '*' | '?' | '[' => {
+            glob.push('[');
+            glob.push(character);
+            glob.push(']');
+        }
+        other => glob.push(other),
+    }
+}
+
+/// The SQLite JSON path of a dotted field (`a.b` → `$."a"."b"`); `None` if a segment cannot be
+/// quoted.
+fn json_path(field: &str) -> Option<String> {
+    let mut path = String::from("$");
+    for segment in field.split('.') {
+        if segment.is_empty() || segment.contains(['"', '\\']) {
+            return None;
+        }
+        path.push_str(&format!(".\"{segment}\""));
+    }
+    Some(path)
+}
+
+/// An FTS5 expression requiring every word of `text`; a trailing `*` (or an inner wildcard)
+/// makes a word a prefix. `None` when no word is left.
+pub(super) fn fts_expression(text: &str) -> Option<String> {
+    let mut terms = Vec::new();
+    // FTS5 reads its query as C text: a NUL would end it mid-string.
+    let text = text.replace(char::is_control, " ");
+    for piece in text.split_whitespace() {
+        // Full text has no infix search: a leading wildcard keeps the rest as a prefix.
+        let (stem, prefix) = match piece.find(['*', '?']) {
+            Some(0) => (piece.replace(['*', '?'], ""), true),
+            Some(position) => (piece[..position].to_owned(), true),
+            None => (piece.to_owned(), false),
+        };
+        if !stem.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        let quoted = format!("\"{}\"", stem.replace('"', "\"\""));
+        terms.push(if prefix { format!("{quoted}*") } else { quoted });
+    }
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_patterns_become_glob_patterns_with_literals_escaped() {
+        assert_eq!(glob_pattern("*.example.com"), "*.example.com");
+        assert_eq!(glob_pattern(r"a\*b?[c]"), "a[*]b?[[]c]");
+    }
+
+    #[test]
+    fn full_text_expressions_quote_words_and_keep_prefixes() {
+        assert_eq!(
+            fts_expression("phish* mail"),
+            Some("\"phish\"* AND \"mail\"".into())
+        );
+        assert_eq!(
+            fts_expression("say \"hi\""),
+            Some("\"say\" AND \"\"\"hi\"\"\"".into())
+        );
+        assert_eq!(fts_expression(" - * "), None);
+        assert_eq!(fts_expression("*hish*"), Some("\"hish\"*".into()));
+        assert_eq!(fts_expression("a\0b"), Some("\"a\" AND \"b\"".into()));
+    }
+}

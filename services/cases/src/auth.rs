@@ -1,0 +1,237 @@
+//! Who is calling: the `Caller<P>` extractor (session cookie, API key, optional Basic, and the
+//! `init` pseudo-user while no user exists), the CSRF check, and sliding session renewal.
+
+use std::marker::PhantomData;
+
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use skep_http::ApiError;
+
+use crate::domain::user::{self, UserStatus};
+use crate::roles::{Authenticated, Policy, Role, RoleSet};
+use crate::state::CasesState;
+
+/// Name of the session cookie (TheHive's).
+pub const SESSION_COOKIE: &str = "THE_HIVE_SESSION";
+/// Name of the CSRF token cookie.
+pub const XSRF_COOKIE: &str = "THE-HIVE-XSRF-TOKEN";
+/// Name of the header that must echo the CSRF cookie on cookie-authenticated unsafe calls.
+pub const XSRF_HEADER: &str = "X-THE-HIVE-XSRF-TOKEN";
+/// Login of the pseudo-user that acts while no user exists.
+pub const INIT_LOGIN: &str = "init";
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// `THE_HIVE_SESSION` cookie.
+    Session,
+    /// `Authorization: Bearer <key>`.
+    Key,
+    /// `Authorization: Basic` (when enabled).
+    Basic,
+    /// No user exists yet: every request is `init`.
+    Init,
+}
+
+/// The authenticated caller of a request, checked against the policy `P` before the handler
+/// runs (401 without credentials, 403 without any of the required roles or when locked).
+#[derive(Debug)]
+pub struct Caller<P: Policy = Authenticated> {
+    /// Login (lowercase; `init` for the pseudo-user).
+    pub login: String,
+    /// Display name.
+    pub name: String,
+    /// Roles held.
+    pub roles: RoleSet,
+    /// How the caller authenticated.
+    pub method: AuthMethod,
+    policy: PhantomData<P>,
+}
+
+impl<P: Policy> Caller<P> {
+    /// Passes when the caller holds any one of `roles`; else 403.
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if self.roles.has_any(roles) {
+            Ok(())
+        } else {
+            Err(insufficient_rights())
+        }
+    }
+
+    /// True when the caller holds `admin`.
+    pub fn is_admin(&self) -> bool {
+        self.roles.contains(Role::Admin)
+    }
+}
+
+/// The 403 of a caller without the required role.
+pub fn insufficient_rights() -> ApiError {
+    ApiError::forbidden("Insufficient rights to perform this action")
+}
+
+/// A request-extension marker: the response re-issues the session cookie for this login.
+#[derive(Debug, Clone)]
+struct SessionRenewal(String);
+
+impl<P: Policy> FromRequest for Caller<P> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let state = request
+                .app_data::<web::Data<CasesState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal(&"cases state missing from app data"))?;
+            let identity = authenticate(&request, &state).await?;
+            if !identity.roles.has_any(P::REQUIRED) {
+                return Err(insufficient_rights());
+            }
+            crate::domain::audit::set_actor(&identity.login);
+            if matches!(identity.method, AuthMethod::Session | AuthMethod::Basic) {
+                request
+                    .extensions_mut()
+                    .insert(SessionRenewal(identity.login.clone()));
+            }
+            Ok(Caller {
+                login: identity.login,
+                name: identity.name,
+                roles: identity.roles,
+                method: identity.method,
+                policy: PhantomData,
+            })
+        })
+    }
+}
+
+struct Identity {
+    login: String,
+    name: String,
+    roles: RoleSet,
+    method: AuthMethod,
+}
+
+/// Tries the session cookie, then an API key, then Basic (when enabled), then `init`.
+async fn authenticate(request: &HttpRequest, state: &CasesState) -> Result<Identity, ApiError> {
+    if !state.is_migrated() {
+        return Err(ApiError::not_migrated());
+    }
+    if let Some(token) = skep_http::request::cookie_value(request, SESSION_COOKIE)
+        && let Ok(claims) = state.sessions.verify(&token)
+        && let Some(found) = user::find(&*state.store, &claims.login).await?
+    {
+        if !skep_http::request::csrf_valid(request, SESSION_COOKIE, XSRF_COOKIE, XSRF_HEADER) {
+            return Err(ApiError::forbidden("CSRF token missing or invalid"));
+        }
+        return identity(found, AuthMethod::Session);
+    }
+    if let Some(key) = skep_http::request::bearer_token(request) {
+        let fingerprint = state.keys.fingerprint(key);
+        return match user::find_by_key_fingerprint(&*state.store, &fingerprint).await? {
+            Some(found) => identity(found, AuthMethod::Key),
+            None => Err(ApiError::unauthenticated()),
+        };
+    }
+    if basic_enabled(state)
+        && let Some((login, password)) = skep_http::request::basic_credentials(request)
+    {
+        let found = user::find(&*state.store, &login)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        if !user::password_matches(&found, &password).await {
+            return Err(ApiError::unauthenticated());
+        }
+        return identity(found, AuthMethod::Basic);
+    }
+    if !has_users(state).await? {
+        return Ok(Identity {
+            login: INIT_LOGIN.to_owned(),
+            name: INIT_LOGIN.to_owned(),
+            roles: RoleSet::of(&[Role::Admin, Role::Read, Role::Alert]),
+            method: AuthMethod::Init,
+        });
+    }
+    Err(ApiError::unauthenticated())
+}
+
+fn basic_enabled(state: &CasesState) -> bool {
+    state.config.auth.basic || state.config.http.basic_auth
+}
+
+fn identity(found: user::StoredUser, method: AuthMethod) -> Result<Identity, ApiError> {
+    if found.status == UserStatus::Locked {
+        return Err(ApiError::forbidden("Your account is locked"));
+    }
+    Ok(Identity {
+        login: found.login,
+        name: found.name,
+        roles: found.roles,
+        method,
+    })
+}
+
+/// True when at least one user exists (cached once true).
+pub async fn has_users(state: &CasesState) -> Result<bool, ApiError> {
+    if state.known_to_have_users() {
+        return Ok(true);
+    }
+    let count = state
+        .store
+        .count(user::KIND, &skep_store::Query::All)
+        .await?;
+    if count > 0 {
+        state.mark_has_users();
+    }
+    Ok(count > 0)
+}
+
+/// Builds the session cookie for `login`.
+pub fn session_cookie(state: &CasesState, login: &str) -> Result<Cookie<'static>, ApiError> {
+    let token = state
+        .sessions
+        .issue(login, state.session_ttl())
+        .map_err(|error| ApiError::internal(&error))?;
+    Ok(Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .finish())
+}
+
+/// Builds a fresh CSRF token cookie (readable by the UI's JavaScript).
+pub fn xsrf_cookie() -> Cookie<'static> {
+    Cookie::build(XSRF_COOKIE, skep_auth::session::csrf_token())
+        .path("/")
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+/// Middleware: re-issues the session cookie (sliding expiry) on every request authenticated by
+/// session or Basic, as TheHive does.
+pub async fn renew_session(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let state = request.app_data::<web::Data<CasesState>>().cloned();
+    let mut response = next.call(request).await?;
+    let renewal = response
+        .request()
+        .extensions()
+        .get::<SessionRenewal>()
+        .cloned();
+    let already_set = response
+        .response()
+        .cookies()
+        .any(|cookie| cookie.name() == SESSION_COOKIE);
+    if let (Some(SessionRenewal(login)), Some(state), false) = (renewal, state, already_set)
+        && let Ok(cookie) = session_cookie(&state, &login)
+    {
+        let _ = response.response_mut().add_cookie(&cookie);
+    }
+    Ok(response)
+}

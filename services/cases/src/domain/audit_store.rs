@@ -1,0 +1,217 @@
+//! [`AuditedStore`]: the store every handler uses, which records an audit for each write of an
+//! audited kind, so no create, update or delete can forget its audit. Update details are the
+//! attributes that changed; the actor is the request's caller (set by the `Caller` extractor
+//! through [`crate::domain::audit::set_actor`]), else the document's `updatedBy`/`createdBy`.
+//! Derived writes (metrics, audits, webhook state) go to the raw store and are not audited.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use skep_store::{
+    Aggregation, DeleteMode, Document, Hits, NewDocument, Page, Query, Result, Sort, Store,
+};
+
+use crate::domain::audit::{self, AuditRecord, Operation};
+use crate::domain::entity;
+
+/// Kinds whose writes are audited (their model names).
+const AUDITED_KINDS: &[&str] = &[
+    "case",
+    "case_task",
+    "case_task_log",
+    "case_artifact",
+    "case_artifact_job",
+    "alert",
+    "caseTemplate",
+    "user",
+    "dashboard",
+    "action",
+    "reportTemplate",
+    "dblist",
+];
+
+/// Keys whose change alone is not worth an audit (bookkeeping).
+const BOOKKEEPING: &[&str] = &["updatedAt", "updatedBy", "computed", "_routing"];
+
+/// A store that audits the writes it forwards.
+#[derive(Debug)]
+pub struct AuditedStore {
+    inner: Arc<dyn Store>,
+}
+
+impl AuditedStore {
+    /// Wraps `inner`.
+    pub fn wrap(inner: Arc<dyn Store>) -> Arc<dyn Store> {
+        Arc::new(AuditedStore { inner })
+    }
+}
+
+fn audited_kind(kind: &str) -> bool {
+    AUDITED_KINDS.contains(&kind)
+}
+
+fn actor_of(body: &Map<String, Value>) -> String {
+    audit::current_actor()
+        .or_else(|| {
+            body.get("updatedBy")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .or_else(|| {
+            body.get("createdBy")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "system".to_owned())
+}
+
+fn record_creation(kind: &str, document: &Document) {
+    let rendered = entity::render(kind, document);
+    audit::record(AuditRecord::creation(
+        kind,
+        &rendered,
+        &actor_of(&document.body),
+    ));
+}
+
+/// The attributes of `after` that differ from `before` (removed ones as `null`).
+pub fn changed_attributes(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut changes = Map::new();
+    for (key, value) in after {
+        if !BOOKKEEPING.contains(&key.as_str()) && before.get(key) != Some(value) {
+            changes.insert(key.clone(), value.clone());
+        }
+    }
+    for key in before.keys() {
+        if !BOOKKEEPING.contains(&key.as_str()) && !after.contains_key(key) {
+            changes.insert(key.clone(), Value::Null);
+        }
+    }
+    changes
+}
+
+#[async_trait::async_trait]
+impl Store for AuditedStore {
+    async fn put(&self, kind: &str, document: NewDocument) -> Result<Document> {
+        let stored = self.inner.put(kind, document).await?;
+        if audited_kind(kind) {
+            record_creation(kind, &stored);
+        }
+        Ok(stored)
+    }
+
+    async fn put_many(
+        &self,
+        kind: &str,
+        documents: Vec<NewDocument>,
+    ) -> Result<Vec<Result<Document>>> {
+        let results = self.inner.put_many(kind, documents).await?;
+        if audited_kind(kind) {
+            for stored in results.iter().flatten() {
+                record_creation(kind, stored);
+            }
+        }
+        Ok(results)
+    }
+
+    async fn get(&self, kind: &str, id: &str) -> Result<Document> {
+        self.inner.get(kind, id).await
+    }
+
+    async fn update(
+        &self,
+        kind: &str,
+        id: &str,
+        expected: Option<skep_store::Version>,
+        body: Map<String, Value>,
+    ) -> Result<Document> {
+        if !audited_kind(kind) {
+            return self.inner.update(kind, id, expected, body).await;
+        }
+        let before = self
+            .inner
+            .get(kind, id)
+            .await
+            .ok()
+            .map(|document| document.body);
+        let stored = self.inner.update(kind, id, expected, body).await?;
+        let changes = before
+            .map(|before| changed_attributes(&before, &stored.body))
+            .unwrap_or_default();
+        if !changes.is_empty() {
+            let rendered = entity::render(kind, &stored);
+            let actor = actor_of(&stored.body);
+            let status = changes.get("status").and_then(Value::as_str);
+            let mut entry = AuditRecord::update(kind, &rendered, &changes, &actor);
+            if status == Some("Deleted") {
+                entry.operation = Operation::Delete;
+            }
+            audit::record(entry);
+        }
+        Ok(stored)
+    }
+
+    async fn delete(&self, kind: &str, id: &str, mode: DeleteMode) -> Result<()> {
+        if !audited_kind(kind) {
+            return self.inner.delete(kind, id, mode).await;
+        }
+        let existing = self.inner.get(kind, id).await.ok();
+        self.inner.delete(kind, id, mode).await?;
+        let root = existing
+            .as_ref()
+            .and_then(|document| {
+                entity::render(kind, document)
+                    .get("_routing")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| id.to_owned());
+        let actor = audit::current_actor().unwrap_or_else(|| "system".to_owned());
+        audit::record(AuditRecord::deletion(kind, id, &root, &actor));
+        Ok(())
+    }
+
+    async fn restore(&self, kind: &str, id: &str) -> Result<Document> {
+        self.inner.restore(kind, id).await
+    }
+
+    async fn delete_by_query(&self, kind: &str, query: &Query) -> Result<u64> {
+        self.inner.delete_by_query(kind, query).await
+    }
+
+    async fn search(&self, kind: &str, query: &Query, page: Page, sort: &[Sort]) -> Result<Hits> {
+        self.inner.search(kind, query, page, sort).await
+    }
+
+    async fn count(&self, kind: &str, query: &Query) -> Result<u64> {
+        self.inner.count(kind, query).await
+    }
+
+    async fn aggregate(
+        &self,
+        kind: &str,
+        query: &Query,
+        aggregations: &[Aggregation],
+    ) -> Result<Map<String, Value>> {
+        self.inner.aggregate(kind, query, aggregations).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_real_changes_are_reported() {
+        let before = json!({"title": "a", "tags": ["x"], "updatedAt": 1, "gone": 1});
+        let after = json!({"title": "b", "tags": ["x"], "updatedAt": 2});
+
+        let changes = changed_attributes(before.as_object().unwrap(), after.as_object().unwrap());
+
+        assert_eq!(Value::Object(changes), json!({"title": "b", "gone": null}));
+    }
+}

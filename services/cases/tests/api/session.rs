@@ -1,0 +1,180 @@
+//! Login, sessions, CSRF, API keys and Basic.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_LOGIN, ADMIN_PASSWORD, TestApp, http_client};
+
+fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .cookies()
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+async fn login(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
+    http_client()
+        .post(app.url("/api/login"))
+        .json(&json!({"user": user, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn login_answers_200_with_an_empty_body_and_the_session_and_csrf_cookies() {
+    let app = TestApp::spawn().await;
+
+    let response = login(&app, ADMIN_LOGIN, ADMIN_PASSWORD).await;
+
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(cookie(&response, "THE_HIVE_SESSION").is_some());
+    assert!(cookie(&response, "THE-HIVE-XSRF-TOKEN").is_some());
+    assert!(response.text().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_unknown_login_answers_401_authentication_error() {
+    let app = TestApp::spawn().await;
+
+    let wrong = login(&app, ADMIN_LOGIN, "nope").await;
+    let unknown = login(&app, "ghost", "nope").await;
+
+    assert_eq!(wrong.status().as_u16(), 401);
+    let body: Value = wrong.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"type": "AuthenticationError", "message": "Authentication failure"})
+    );
+    assert_eq!(unknown.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn a_session_cookie_authenticates_reads_and_unsafe_calls_need_the_csrf_header() {
+    let app = TestApp::spawn().await;
+    let response = login(&app, ADMIN_LOGIN, ADMIN_PASSWORD).await;
+    let session = cookie(&response, "THE_HIVE_SESSION").unwrap();
+    let xsrf = cookie(&response, "THE-HIVE-XSRF-TOKEN").unwrap();
+    let cookies = format!("THE_HIVE_SESSION={session}; THE-HIVE-XSRF-TOKEN={xsrf}");
+    let client = http_client();
+
+    let current = client
+        .get(app.url("/api/user/current"))
+        .header("Cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    let case = json!({"title": "t", "description": "d"});
+    let without_header = client
+        .post(app.url("/api/case"))
+        .header("Cookie", &cookies)
+        .json(&case)
+        .send()
+        .await
+        .unwrap();
+    let with_header = client
+        .post(app.url("/api/case"))
+        .header("Cookie", &cookies)
+        .header("X-THE-HIVE-XSRF-TOKEN", &xsrf)
+        .json(&case)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(current.status().as_u16(), 200);
+    assert!(
+        cookie(&current, "THE_HIVE_SESSION").is_some(),
+        "the session slides"
+    );
+    assert_eq!(without_header.status().as_u16(), 403);
+    assert_eq!(with_header.status().as_u16(), 201);
+}
+
+#[tokio::test]
+async fn logout_clears_the_session_cookie() {
+    let app = TestApp::spawn().await;
+
+    let response = http_client()
+        .get(app.url("/api/logout"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(cookie(&response, "THE_HIVE_SESSION").as_deref(), Some(""));
+}
+
+#[tokio::test]
+async fn requests_without_credentials_or_with_an_unknown_key_answer_401() {
+    let app = TestApp::spawn().await;
+
+    let anonymous = http_client()
+        .get(app.url("/api/case/abc"))
+        .send()
+        .await
+        .unwrap();
+    let unknown_key = app.get_as("not-a-key", "/api/user/current").await;
+
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert_eq!(unknown_key.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn basic_authentication_is_off_by_default_and_works_when_enabled() {
+    let off = TestApp::spawn().await;
+    let on = TestApp::spawn_with(|config| config.auth.basic = true).await;
+
+    let refused = http_client()
+        .get(off.url("/api/user/current"))
+        .basic_auth(ADMIN_LOGIN, Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let accepted = http_client()
+        .get(on.url("/api/user/current"))
+        .basic_auth(ADMIN_LOGIN, Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let status: Value = http_client()
+        .get(on.url("/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(refused.status().as_u16(), 401);
+    assert_eq!(accepted.status().as_u16(), 200);
+    assert_eq!(
+        status["config"]["authType"],
+        json!(["key", "local", "basic"])
+    );
+}
+
+#[tokio::test]
+async fn a_locked_user_is_refused_with_403_on_login_and_with_its_key() {
+    let app = TestApp::spawn().await;
+    let key = app.create_user("locked-analyst", &["read", "write"]).await;
+
+    let lock = app.delete("/api/user/locked-analyst").await;
+    let with_key = app.get_as(&key, "/api/user/current").await;
+    let with_password = login(&app, "locked-analyst", "locked-analyst-password").await;
+
+    assert_eq!(lock.status().as_u16(), 204);
+    assert_eq!(with_key.status().as_u16(), 403);
+    assert_eq!(with_password.status().as_u16(), 403);
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled_with_429() {
+    let app = TestApp::spawn_with(|config| config.auth.max_login_failures = 3).await;
+    for _ in 0..3 {
+        assert_eq!(login(&app, ADMIN_LOGIN, "wrong").await.status().as_u16(), 401);
+    }
+
+    let throttled = login(&app, ADMIN_LOGIN, ADMIN_PASSWORD).await;
+
+    assert_eq!(throttled.status().as_u16(), 429);
+    assert_eq!(throttled.json::<Value>().await.unwrap()["type"], "RateLimitExceeded");
+}

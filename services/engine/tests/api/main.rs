@@ -3,6 +3,7 @@
 mod helpers;
 mod worker_fixture;
 
+mod builtin_workers;
 mod catalog;
 mod compat_jobs;
 mod compat;

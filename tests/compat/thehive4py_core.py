@@ -11,7 +11,7 @@ import uuid
 import zipfile
 
 from thehive4py.api import TheHiveApi
-from thehive4py.models import Case, CaseObservable, CaseTask, CaseTaskLog
+from thehive4py.models import Case, CaseObservable, CaseTask, CaseTaskLog, CaseTemplate, CustomFieldHelper
 from thehive4py.query import And, Between, Contains, Eq, Or, String
 
 
@@ -86,6 +86,19 @@ def check_cases(api, run):
     check(ids(response) == [third["id"]], "String query", response)
     first = api.find_first(query=Eq("tags", run), sort=["-severity"])
     check(first["id"] == case_id, "find_first takes the first of the sorted results")
+
+    # What imap2thehive does: a case from a template with string custom fields.
+    template = CaseTemplate(name="mail-" + run, titlePrefix="[MAIL]", metrics={}, tasks=[CaseTask(title="Read the mail")])
+    response = api.create_case_template(template)
+    check(response.status_code == 201, "create_case_template answers 201", response)
+    fields = CustomFieldHelper().add_string("from", "a@b.example").build()
+    response = api.create_case(Case(title="Mail " + run, description="body", template="mail-" + run, customFields=fields, tags=[run + "-mail"]))
+    check(response.status_code == 201, "create_case from a template answers 201", response)
+    from_template = response.json()
+    check(from_template["title"] == "[MAIL] Mail " + run, "the template prefixes the title", response)
+    check(from_template["customFields"]["from"]["string"] == "a@b.example", "string custom fields are kept", response)
+    response = api.get_case_tasks(from_template["id"])
+    check([t["title"] for t in response.json()] == ["Read the mail"], "the template's tasks are created", response)
 
     return case_id, second["id"], third["id"]
 

@@ -11,8 +11,9 @@ use skep_store::StoreError;
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
-    /// `None` answers an empty body (the 520 "not migrated" answer).
-    body: Option<ErrorBody>,
+    /// `None` answers an empty body (the 520 "not migrated" answer). Boxed so that
+    /// `Result<_, ApiError>` stays small on every handler's return path.
+    body: Option<Box<ErrorBody>>,
 }
 
 /// Why an attribute of a request was refused.
@@ -108,7 +109,7 @@ impl ApiError {
     pub fn new(status: u16, error_type: &str, message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            body: Some(ErrorBody::new(error_type, message)),
+            body: Some(Box::new(ErrorBody::new(error_type, message))),
         }
     }
 
@@ -198,7 +199,7 @@ impl ApiError {
 
     /// The body, if any.
     pub fn body(&self) -> Option<&ErrorBody> {
-        self.body.as_ref()
+        self.body.as_deref()
     }
 }
 
@@ -225,7 +226,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         match &self.body {
-            Some(body) => response.json(body),
+            Some(body) => response.json(&**body),
             None => response.finish(),
         }
     }

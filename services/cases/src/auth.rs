@@ -1,7 +1,10 @@
 //! Who is calling: the `Caller<P>` extractor (session cookie, API key, optional Basic, and the
 //! `init` pseudo-user while no user exists), the CSRF check, and sliding session renewal.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite};
@@ -123,7 +126,7 @@ async fn authenticate(request: &HttpRequest, state: &CasesState) -> Result<Ident
     }
     if let Some(token) = skep_http::request::cookie_value(request, SESSION_COOKIE)
         && let Ok(claims) = state.sessions.verify(&token)
-        && let Some(found) = user::find(&*state.store, &claims.login).await?
+        && let Some(found) = cached_user(state, CacheKey::Login(&claims.login)).await?
     {
         if !skep_http::request::csrf_valid(request, SESSION_COOKIE, XSRF_COOKIE, XSRF_HEADER) {
             return Err(ApiError::forbidden("CSRF token missing or invalid"));
@@ -132,7 +135,7 @@ async fn authenticate(request: &HttpRequest, state: &CasesState) -> Result<Ident
     }
     if let Some(key) = skep_http::request::bearer_token(request) {
         let fingerprint = state.keys.fingerprint(key);
-        return match user::find_by_key_fingerprint(&*state.store, &fingerprint).await? {
+        return match cached_user(state, CacheKey::Fingerprint(&fingerprint)).await? {
             Some(found) => identity(found, AuthMethod::Key),
             None => Err(ApiError::unauthenticated()),
         };
@@ -146,7 +149,7 @@ async fn authenticate(request: &HttpRequest, state: &CasesState) -> Result<Ident
         if !user::password_matches(&found, &password).await {
             return Err(ApiError::unauthenticated());
         }
-        return identity(found, AuthMethod::Basic);
+        return identity(CachedUser::from(found), AuthMethod::Basic);
     }
     if !has_users(state).await? {
         return Ok(Identity {
@@ -163,7 +166,7 @@ fn basic_enabled(state: &CasesState) -> bool {
     state.config.auth.basic || state.config.http.basic_auth
 }
 
-fn identity(found: user::StoredUser, method: AuthMethod) -> Result<Identity, ApiError> {
+fn identity(found: CachedUser, method: AuthMethod) -> Result<Identity, ApiError> {
     if found.status == UserStatus::Locked {
         return Err(ApiError::forbidden("Your account is locked"));
     }
@@ -173,6 +176,89 @@ fn identity(found: user::StoredUser, method: AuthMethod) -> Result<Identity, Api
         roles: found.roles,
         method,
     })
+}
+
+/// How long an authenticated user is remembered without a lookup.
+const IDENTITY_TTL: Duration = Duration::from_secs(10);
+
+/// What authentication needs of a user.
+#[derive(Debug, Clone)]
+struct CachedUser {
+    login: String,
+    name: String,
+    roles: RoleSet,
+    status: UserStatus,
+}
+
+impl From<user::StoredUser> for CachedUser {
+    fn from(found: user::StoredUser) -> Self {
+        CachedUser {
+            login: found.login,
+            name: found.name,
+            roles: found.roles,
+            status: found.status,
+        }
+    }
+}
+
+/// Users recently found by login or key fingerprint. Every user write through the API clears
+/// it ([`IdentityCache::clear`]); entries also expire after a few seconds, so a change made by
+/// another instance over the same store takes effect quickly.
+#[derive(Debug, Default)]
+pub struct IdentityCache {
+    entries: Mutex<HashMap<String, (CachedUser, Instant)>>,
+}
+
+impl IdentityCache {
+    fn get(&self, key: &str) -> Option<CachedUser> {
+        let entries = self.entries.lock().ok()?;
+        let (found, at) = entries.get(key)?;
+        (at.elapsed() < IDENTITY_TTL).then(|| found.clone())
+    }
+
+    fn put(&self, key: String, found: CachedUser) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() > 10_000 {
+                entries.clear();
+            }
+            entries.insert(key, (found, Instant::now()));
+        }
+    }
+
+    /// Forgets every entry (after a user was created, changed, locked or re-keyed).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
+enum CacheKey<'a> {
+    Login(&'a str),
+    Fingerprint(&'a str),
+}
+
+async fn cached_user(
+    state: &CasesState,
+    key: CacheKey<'_>,
+) -> Result<Option<CachedUser>, ApiError> {
+    let cache_key = match &key {
+        CacheKey::Login(login) => format!("login:{}", user::normalise_login(login)),
+        CacheKey::Fingerprint(fingerprint) => format!("key:{fingerprint}"),
+    };
+    if let Some(found) = state.identities.get(&cache_key) {
+        return Ok(Some(found));
+    }
+    let found = match key {
+        CacheKey::Login(login) => user::find(&*state.store, login).await?,
+        CacheKey::Fingerprint(fingerprint) => {
+            user::find_by_key_fingerprint(&*state.store, fingerprint).await?
+        }
+    };
+    let Some(found) = found else { return Ok(None) };
+    let cached = CachedUser::from(found);
+    state.identities.put(cache_key, cached.clone());
+    Ok(Some(cached))
 }
 
 /// True when at least one user exists (cached once true).

@@ -26,8 +26,8 @@ pub struct CasesConfig {
     pub datastore: DatastoreConfig,
     /// Observable data types accepted in addition to the `list_artifactDataType` list.
     pub observable_data_types: Vec<String>,
-    /// The analysis-engine connector. Not wired yet: while absent, `/api/status` reports no
-    /// connector (as TheHive does without the Cortex module).
+    /// The analysis-engine connector. While absent, `/api/status` reports no connector (as
+    /// TheHive does without the Cortex module); when set, its health is reported.
     pub engine: Option<EngineConnectorConfig>,
     /// Alert ingestion settings (upsert default).
     pub alerts: crate::domain::alert::AlertConfig,
@@ -117,8 +117,9 @@ impl Default for DatastoreConfig {
     }
 }
 
-/// Placeholder for the analysis-engine connector (the Cortex-compatible engine). The section is
-/// accepted so deployments can be written ahead; the connector itself comes later.
+/// The analysis-engine connector (the Cortex-compatible engine). For now `/api/status` checks
+/// the engine and reports it under `connectors.cortex`; running analyzers from cases comes
+/// later.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConnectorConfig {

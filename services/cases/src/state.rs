@@ -24,6 +24,8 @@ pub struct CasesState {
     pub keys: KeySealer,
     /// Slows down password guessing.
     pub login_limiter: LoginLimiter,
+    /// Recently authenticated users, so a request costs no user lookup (cleared on user writes).
+    pub identities: crate::auth::IdentityCache,
     /// Audit trail, streams, server-sent events and webhooks.
     pub activity: Arc<crate::domain::audit::ActivityHub>,
     /// Set once `POST /api/maintenance/migrate` has run (before that, most routes answer 520).
@@ -53,6 +55,7 @@ impl CasesState {
             sessions: SessionSigner::new(secret),
             keys: KeySealer::new(secret),
             login_limiter: limiter,
+            identities: crate::auth::IdentityCache::default(),
             migrated: AtomicBool::new(false),
             has_users: AtomicBool::new(false),
         }

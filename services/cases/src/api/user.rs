@@ -47,6 +47,7 @@ pub async fn create_user(
     let input = fields.body().clone();
     let document = user::create(&*state.store, &state.keys, &caller.login, input).await?;
     state.mark_has_users();
+    state.identities.clear();
     Ok(skep_http::response::created(&user::render(&document)))
 }
 
@@ -76,6 +77,7 @@ pub async fn update_user(
         input,
     )
     .await?;
+    state.identities.clear();
     Ok(skep_http::response::ok(&user::render(&document)))
 }
 
@@ -86,6 +88,7 @@ pub async fn lock_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     user::lock(&*state.store, &caller.login, &path).await?;
+    state.identities.clear();
     Ok(skep_http::response::no_content())
 }
 
@@ -137,6 +140,7 @@ pub async fn renew_key(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let key = user::renew_key(&*state.store, &state.keys, &caller.login, &path, None).await?;
+    state.identities.clear();
     Ok(skep_http::response::text(key))
 }
 
@@ -147,5 +151,6 @@ pub async fn revoke_key(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     user::revoke_key(&*state.store, &caller.login, &path).await?;
+    state.identities.clear();
     Ok(HttpResponse::Ok().finish())
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
-use skep_store::{NewDocument, Store};
+use skep_store::{Document, NewDocument, Store};
 
 use crate::domain::stream::StreamRegistry;
 use crate::domain::webhook::WebhookDispatcher;
@@ -382,7 +382,7 @@ async fn flush(hub: &ActivityHub, request_id: &str, mut records: Vec<AuditRecord
             ),
         })
         .collect();
-    let stored = match hub.store.put_many(KIND, documents).await {
+    let stored = match hub.audit_writer.write(documents).await {
         Ok(stored) => stored,
         Err(error) => {
             tracing::error!(error = ?error, request_id, "storing audit records failed");
@@ -513,6 +513,85 @@ fn stream_messages(records: &[AuditRecord], request_id: &str, now: i64) -> Vec<V
         .collect()
 }
 
+/// Audits waiting for the writer, with who to answer.
+type WriteRequest = (
+    Vec<NewDocument>,
+    tokio::sync::oneshot::Sender<skep_store::Result<Vec<skep_store::Result<Document>>>>,
+);
+
+/// Group commit of audit documents: concurrent requests hand their audits to one task that
+/// stores everything queued in a single batch, so many requests share one durable commit
+/// (each request still waits for its own audits to be stored before it answers).
+#[derive(Debug)]
+struct AuditWriter {
+    queue: tokio::sync::mpsc::Sender<WriteRequest>,
+}
+
+/// Most audit documents stored in one batch.
+const MAX_BATCH: usize = 1_000;
+
+impl AuditWriter {
+    fn start(store: Arc<dyn Store>) -> Self {
+        let (queue, mut receiver) = tokio::sync::mpsc::channel::<WriteRequest>(4_096);
+        tokio::spawn(async move {
+            while let Some(first) = receiver.recv().await {
+                let mut requests = vec![first];
+                let mut queued = requests[0].0.len();
+                while queued < MAX_BATCH {
+                    match receiver.try_recv() {
+                        Ok(request) => {
+                            queued += request.0.len();
+                            requests.push(request);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let sizes: Vec<usize> = requests
+                    .iter()
+                    .map(|(documents, _)| documents.len())
+                    .collect();
+                let mut answers = Vec::with_capacity(requests.len());
+                let mut documents = Vec::with_capacity(queued);
+                for (batch, answer) in requests {
+                    documents.extend(batch);
+                    answers.push(answer);
+                }
+                match store.put_many(KIND, documents).await {
+                    Ok(results) => {
+                        let mut results = results.into_iter();
+                        for (size, answer) in sizes.into_iter().zip(answers) {
+                            let _ = answer.send(Ok(results.by_ref().take(size).collect()));
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(error = ?error, "storing audit records failed");
+                        for answer in answers {
+                            let _ = answer.send(Err(skep_store::StoreError::Backend(
+                                anyhow::anyhow!("audit batch failed"),
+                            )));
+                        }
+                    }
+                }
+            }
+        });
+        AuditWriter { queue }
+    }
+
+    async fn write(
+        &self,
+        documents: Vec<NewDocument>,
+    ) -> skep_store::Result<Vec<skep_store::Result<Document>>> {
+        let (answer, reply) = tokio::sync::oneshot::channel();
+        let closed =
+            || skep_store::StoreError::Unavailable(anyhow::anyhow!("audit writer stopped"));
+        self.queue
+            .send((documents, answer))
+            .await
+            .map_err(|_| closed())?;
+        reply.await.map_err(|_| closed())?
+    }
+}
+
 /// Where activity goes: the store, `/api/stream` consumers, server-sent-event subscribers and
 /// webhooks. One per service instance, shared through the state.
 #[derive(Debug)]
@@ -522,6 +601,7 @@ pub struct ActivityHub {
     pub streams: StreamRegistry,
     events: tokio::sync::broadcast::Sender<Arc<Value>>,
     webhooks: WebhookDispatcher,
+    audit_writer: AuditWriter,
     instance: String,
     request_counter: AtomicU64,
 }
@@ -538,6 +618,7 @@ impl ActivityHub {
         let instance = hex::encode(rand::random::<[u8; 6]>());
         Arc::new(ActivityHub {
             webhooks: WebhookDispatcher::start(store.clone(), webhooks),
+            audit_writer: AuditWriter::start(store.clone()),
             store,
             streams: StreamRegistry::new(streams),
             events,

@@ -148,7 +148,12 @@ async fn the_generated_secret_is_kept_so_keys_and_sessions_survive_a_restart() {
         .send()
         .await
         .unwrap();
-    let session = login.cookies().find(|c| c.name() == "THE_HIVE_SESSION").unwrap().value().to_owned();
+    let session = login
+        .cookies()
+        .find(|c| c.name() == "THE_HIVE_SESSION")
+        .unwrap()
+        .value()
+        .to_owned();
 
     let restarted = app.another_instance().await;
     let with_key = restarted.get_as(&key, "/api/user/current").await;
@@ -166,14 +171,130 @@ async fn the_generated_secret_is_kept_so_keys_and_sessions_survive_a_restart() {
 #[tokio::test]
 async fn migration_is_idempotent_and_remembered_across_restarts() {
     let app = TestApp::spawn_fresh().await;
-    app.client.post(app.url("/api/maintenance/migrate")).send().await.unwrap();
+    app.client
+        .post(app.url("/api/maintenance/migrate"))
+        .send()
+        .await
+        .unwrap();
 
-    let again = app.client.post(app.url("/api/maintenance/migrate")).send().await.unwrap();
+    let again = app
+        .client
+        .post(app.url("/api/maintenance/migrate"))
+        .send()
+        .await
+        .unwrap();
     let restarted = app.another_instance().await;
-    let search = restarted.client.post(restarted.url("/api/user/_search")).json(&json!({})).send().await.unwrap();
+    let search = restarted
+        .client
+        .post(restarted.url("/api/user/_search"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(again.status().as_u16(), 204);
     assert_eq!(search.status().as_u16(), 200);
-    let types = restarted.client.get(restarted.url("/api/list/list_artifactDataType")).send().await.unwrap();
-    assert_eq!(types.json::<serde_json::Value>().await.unwrap().as_object().unwrap().len(), 15);
+    let types = restarted
+        .client
+        .get(restarted.url("/api/list/list_artifactDataType"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        types
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .len(),
+        15
+    );
+}
+
+/// A stand-in engine answering `/api/status` and, for the key `good-key`, `/api/user/current`.
+async fn fake_engine() -> String {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    async fn status() -> HttpResponse {
+        HttpResponse::Ok().json(json!({"versions": {"Cortex": "3.1.1-skep"}}))
+    }
+    async fn current(request: HttpRequest) -> HttpResponse {
+        match request
+            .headers()
+            .get("Authorization")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some("Bearer good-key") => HttpResponse::Ok().json(json!({"id": "cases"})),
+            _ => HttpResponse::Unauthorized().json(json!({"type": "AuthenticationError"})),
+        }
+    }
+    let server = HttpServer::new(|| {
+        App::new()
+            .route("/api/status", web::get().to(status))
+            .route("/api/user/current", web::get().to(current))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    format!("http://127.0.0.1:{port}")
+}
+
+fn engine(url: &str, key: &str) -> skep_cases::config::EngineConnectorConfig {
+    skep_cases::config::EngineConnectorConfig {
+        name: "ENGINE-1".into(),
+        url: url.into(),
+        key: Some(skep_config::Secret::new(key)),
+    }
+}
+
+#[tokio::test]
+async fn a_configured_engine_is_reported_as_a_cortex_connector_with_its_health() {
+    let url = fake_engine().await;
+    let good = TestApp::spawn_with(|config| config.engine = Some(engine(&url, "good-key"))).await;
+    let bad_key = TestApp::spawn_with(|config| config.engine = Some(engine(&url, "bad-key"))).await;
+    let down =
+        TestApp::spawn_with(|config| config.engine = Some(engine("http://127.0.0.1:9", "k"))).await;
+    let status = |app: &TestApp| {
+        let url = app.url("/api/status");
+        async move {
+            http_client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let health = |app: &TestApp| {
+        let url = app.url("/api/health");
+        async move {
+            http_client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+
+    assert_eq!(
+        status(&good).await["connectors"],
+        json!({"cortex": {"enabled": true, "status": "OK", "servers": [{"name": "ENGINE-1", "version": "3.1.1-skep", "status": "OK"}]}})
+    );
+    assert_eq!(
+        status(&bad_key).await["connectors"]["cortex"]["servers"][0]["status"],
+        "AUTH_ERROR"
+    );
+    assert_eq!(
+        status(&down).await["connectors"]["cortex"]["servers"][0],
+        json!({"name": "ENGINE-1", "version": "", "status": "ERROR"})
+    );
+    assert_eq!(health(&good).await, "Ok");
+    assert_eq!(health(&down).await, "Warning");
 }

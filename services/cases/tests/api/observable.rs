@@ -422,16 +422,36 @@ async fn an_attachment_reference_to_a_stored_file_creates_a_file_observable() {
     let app = TestApp::spawn().await;
     let first = case_id(&app).await;
     let second = case_id(&app).await;
-    let items = json_of(post_form(&app, &first, file_form(r#"{"dataType":"file","message":"m"}"#, "shared.bin", b"shared")).await).await;
+    let items = json_of(
+        post_form(
+            &app,
+            &first,
+            file_form(
+                r#"{"dataType":"file","message":"m"}"#,
+                "shared.bin",
+                b"shared",
+            ),
+        )
+        .await,
+    )
+    .await;
     let attachment = items[0]["attachment"].clone();
 
     let response = app
         .create_observable(&second, &json!({"dataType": "file", "message": "same file", "attachment": {"id": attachment["id"], "name": "copy.bin", "contentType": "application/x-test"}}))
         .await;
     let unknown = app
-        .create_observable(&second, &json!({"dataType": "file", "message": "m", "attachment": {"id": "0".repeat(64)}}))
+        .create_observable(
+            &second,
+            &json!({"dataType": "file", "message": "m", "attachment": {"id": "0".repeat(64)}}),
+        )
         .await;
-    let both = app.create_observable(&second, &json!({"dataType": "file", "message": "m", "data": "x", "attachment": {"id": "y"}})).await;
+    let both = app
+        .create_observable(
+            &second,
+            &json!({"dataType": "file", "message": "m", "data": "x", "attachment": {"id": "y"}}),
+        )
+        .await;
 
     assert_eq!(response.status().as_u16(), 201);
     let created = json_of(response).await;
@@ -440,4 +460,76 @@ async fn an_attachment_reference_to_a_stored_file_creates_a_file_observable() {
     assert_eq!(created[0]["attachment"]["hashes"], attachment["hashes"]);
     assert_eq!(unknown.status().as_u16(), 404);
     assert_eq!(both.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn files_are_similar_to_the_same_file_and_to_hash_observables_of_their_hashes() {
+    let app = TestApp::spawn().await;
+    let first = case_id(&app).await;
+    let second = case_id(&app).await;
+    let third = case_id(&app).await;
+    let items = json_of(
+        post_form(
+            &app,
+            &first,
+            file_form(
+                r#"{"dataType":"file","message":"m"}"#,
+                "a.bin",
+                b"same bytes",
+            ),
+        )
+        .await,
+    )
+    .await;
+    post_form(
+        &app,
+        &second,
+        file_form(
+            r#"{"dataType":"file","message":"m"}"#,
+            "b.bin",
+            b"same bytes",
+        ),
+    )
+    .await;
+    let md5 = items[0]["attachment"]["hashes"][2]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hash = json_of(
+        app.create_observable(
+            &third,
+            &json!({"dataType": "hash", "data": md5, "message": "m"}),
+        )
+        .await,
+    )
+    .await;
+
+    let from_file = json_of(
+        app.get(&format!(
+            "/api/case/artifact/{}/similar",
+            items[0]["id"].as_str().unwrap()
+        ))
+        .await,
+    )
+    .await;
+    let from_hash = json_of(
+        app.get(&format!(
+            "/api/case/artifact/{}/similar",
+            hash["id"].as_str().unwrap()
+        ))
+        .await,
+    )
+    .await;
+
+    let mut cases: Vec<&str> = from_file
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["case"]["id"].as_str().unwrap())
+        .collect();
+    cases.sort_unstable();
+    let mut expected = vec![second.as_str(), third.as_str()];
+    expected.sort_unstable();
+    assert_eq!(cases, expected);
+    assert_eq!(from_hash.as_array().unwrap().len(), 2);
 }

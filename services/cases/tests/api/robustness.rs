@@ -229,3 +229,95 @@ async fn the_global_stats_merge_the_results_of_each_model() {
         json!({"cases": 1, "waitingTasks": 2})
     );
 }
+
+#[tokio::test]
+async fn writes_on_tasks_logs_and_observables_need_write_while_reads_need_read() {
+    let app = TestApp::spawn().await;
+    let reader = app.create_user("matrix-reader", &["read"]).await;
+    let alert_only = app.create_user("matrix-feeder", &["alert"]).await;
+    let case_id = app.new_case("matrix").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let task_id = app.new_task(&case_id, "t").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let log = json_of(app.create_log(&task_id, &json!({"message": "m"})).await).await;
+    let log_id = log["id"].as_str().unwrap();
+    let item = json_of(
+        app.create_observable(
+            &case_id,
+            &json!({"dataType": "ip", "data": "5.5.5.5", "message": "m"}),
+        )
+        .await,
+    )
+    .await;
+    let item_id = item["id"].as_str().unwrap();
+
+    let writes = [
+        app.post_as(
+            &reader,
+            &format!("/api/case/{case_id}/task"),
+            &json!({"title": "x"}),
+        )
+        .await,
+        app.patch_as(
+            &reader,
+            &format!("/api/case/task/{task_id}"),
+            &json!({"title": "x"}),
+        )
+        .await,
+        app.patch_as(
+            &reader,
+            &format!("/api/case/task/log/{log_id}"),
+            &json!({"message": "x"}),
+        )
+        .await,
+        app.delete_as(&reader, &format!("/api/case/task/log/{log_id}"))
+            .await,
+        app.post_as(
+            &reader,
+            &format!("/api/case/{case_id}/artifact"),
+            &json!({"dataType": "ip", "data": "6.6.6.6", "message": "m"}),
+        )
+        .await,
+        app.patch_as(
+            &reader,
+            &format!("/api/case/artifact/{item_id}"),
+            &json!({"message": "x"}),
+        )
+        .await,
+        app.delete_as(&reader, &format!("/api/case/artifact/{item_id}"))
+            .await,
+        app.delete_as(&reader, &format!("/api/case/{case_id}/force"))
+            .await,
+    ];
+    let reads = [
+        app.get_as(&alert_only, &format!("/api/case/task/{task_id}"))
+            .await,
+        app.get_as(&alert_only, &format!("/api/case/task/log/{log_id}"))
+            .await,
+        app.get_as(&alert_only, &format!("/api/case/artifact/{item_id}"))
+            .await,
+        app.get_as(&alert_only, "/api/datastore/abc").await,
+        app.post_as(&alert_only, "/api/_search", &json!({})).await,
+    ];
+
+    for response in writes.into_iter().chain(reads) {
+        let url = response.url().to_string();
+        assert_eq!(response.status().as_u16(), 403, "{url}");
+        assert_eq!(
+            json_of(response).await["type"],
+            "AuthorizationError",
+            "{url}"
+        );
+    }
+    assert_eq!(
+        app.get_as(&reader, &format!("/api/case/artifact/{item_id}"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+}

@@ -170,11 +170,17 @@ async fn a_locked_user_is_refused_with_403_on_login_and_with_its_key() {
 async fn repeated_failed_logins_are_throttled_with_429() {
     let app = TestApp::spawn_with(|config| config.auth.max_login_failures = 3).await;
     for _ in 0..3 {
-        assert_eq!(login(&app, ADMIN_LOGIN, "wrong").await.status().as_u16(), 401);
+        assert_eq!(
+            login(&app, ADMIN_LOGIN, "wrong").await.status().as_u16(),
+            401
+        );
     }
 
     let throttled = login(&app, ADMIN_LOGIN, ADMIN_PASSWORD).await;
 
     assert_eq!(throttled.status().as_u16(), 429);
-    assert_eq!(throttled.json::<Value>().await.unwrap()["type"], "RateLimitExceeded");
+    assert_eq!(
+        throttled.json::<Value>().await.unwrap()["type"],
+        "RateLimitExceeded"
+    );
 }

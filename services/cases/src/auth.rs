@@ -163,7 +163,7 @@ async fn authenticate(request: &HttpRequest, state: &CasesState) -> Result<Ident
 }
 
 fn basic_enabled(state: &CasesState) -> bool {
-    state.config.auth.basic || state.config.http.basic_auth
+    state.config.http.basic_auth
 }
 
 fn identity(found: CachedUser, method: AuthMethod) -> Result<Identity, ApiError> {

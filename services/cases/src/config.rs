@@ -79,8 +79,6 @@ pub struct BootstrapConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// Accept `Authorization: Basic` (off by default, as in TheHive 3).
-    pub basic: bool,
     /// Session inactivity timeout, in minutes (sliding).
     pub session_ttl_minutes: u64,
     /// Failed logins per account and source before logins are refused for a while.
@@ -92,7 +90,6 @@ pub struct AuthConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
-            basic: false,
             session_ttl_minutes: 60,
             max_login_failures: 10,
             login_lockout_seconds: 300,
@@ -151,7 +148,7 @@ mod tests {
 
         assert_eq!(config.http.port, 9000);
         assert_eq!(config.data_dir, PathBuf::from(".skep-data"));
-        assert!(!config.auth.basic);
+        assert!(!config.http.basic_auth);
         assert_eq!(config.auth.session_ttl_minutes, 60);
         assert_eq!(config.datastore.zip_password, "malware");
         assert!(config.engine.is_none());
@@ -161,14 +158,14 @@ mod tests {
     fn environment_variables_set_nested_keys_and_keep_the_default_port() {
         let config = load(&[
             ("SKEP_HTTP__HOST", "0.0.0.0"),
-            ("SKEP_AUTH__BASIC", "true"),
+            ("SKEP_HTTP__BASIC_AUTH", "true"),
             ("SKEP_BOOTSTRAP__ADMIN_LOGIN", "root"),
         ])
         .unwrap();
 
         assert_eq!(config.http.port, 9000);
         assert_eq!(config.http.host, "0.0.0.0");
-        assert!(config.auth.basic);
+        assert!(config.http.basic_auth);
         assert_eq!(config.bootstrap.admin_login.as_deref(), Some("root"));
     }
 

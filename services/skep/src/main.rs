@@ -39,7 +39,10 @@ const DEFAULT_ADMIN: &str = "admin";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let file = args.iter().position(|arg| arg == "--config").and_then(|at| args.get(at + 1));
+    let file = args
+        .iter()
+        .position(|arg| arg == "--config")
+        .and_then(|at| args.get(at + 1));
     let env: HashMap<String, String> = std::env::vars().collect();
     let mut config: LauncherConfig = skep_config::load(file.map(std::path::Path::new), &env)?;
     skep_config::init_tracing("info");
@@ -48,11 +51,19 @@ async fn main() -> anyhow::Result<()> {
     config.engine.data_dir = config.data_dir.clone();
     // The quick start needs no browser set-up step: both services are initialised and get an
     // administrator unless the configuration says otherwise.
-    config.cases.bootstrap.admin_login.get_or_insert_with(|| DEFAULT_ADMIN.to_owned());
+    config
+        .cases
+        .bootstrap
+        .admin_login
+        .get_or_insert_with(|| DEFAULT_ADMIN.to_owned());
     if config.engine.bootstrap.admin_login.is_empty() {
         config.engine.bootstrap.admin_login = DEFAULT_ADMIN.to_owned();
     }
 
+    let (cases_host, engine_host) = (
+        config.cases.http.host.clone(),
+        config.engine.http.host.clone(),
+    );
     let cases = skep_cases::Application::build(config.cases).await?;
     let engine = skep_engine::Application::build(config.engine).await?;
     if let Some(admin) = engine.first_admin() {
@@ -64,10 +75,57 @@ async fn main() -> anyhow::Result<()> {
             None => println!("skep engine: first superadmin `{}` created", admin.login),
         }
     }
-    println!("skep cases  (TheHive API): http://127.0.0.1:{}", cases.port());
-    println!("skep engine (Cortex API):  http://127.0.0.1:{}", engine.port());
+    println!(
+        "skep cases  (TheHive API): http://{cases_host}:{}",
+        cases.port()
+    );
+    println!(
+        "skep engine (Cortex API):  http://{engine_host}:{}",
+        engine.port()
+    );
     println!("data directory: {}", config.data_dir.display());
 
     tokio::try_join!(cases.run_until_stopped(), engine.run_until_stopped())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_configuration_loads() {
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/skep.example.toml"
+        );
+
+        let config: LauncherConfig =
+            skep_config::load(Some(std::path::Path::new(example)), &HashMap::new()).unwrap();
+
+        assert_eq!(config.cases.http.port, 9000);
+        assert_eq!(config.engine.http.port, 9001);
+        assert_eq!(config.engine.bootstrap.admin_login, "admin");
+    }
+
+    #[test]
+    fn an_empty_configuration_keeps_each_service_on_its_own_port() {
+        let config: LauncherConfig = skep_config::load(None, &HashMap::new()).unwrap();
+
+        assert_eq!(config.cases.http.port, 9000);
+        assert_eq!(config.engine.http.port, 9001);
+    }
+
+    #[test]
+    fn setting_one_http_key_keeps_each_service_on_its_own_port() {
+        let env = HashMap::from([
+            ("SKEP_CASES__HTTP__HOST".to_owned(), "0.0.0.0".to_owned()),
+            ("SKEP_ENGINE__HTTP__HOST".to_owned(), "0.0.0.0".to_owned()),
+        ]);
+
+        let config: LauncherConfig = skep_config::load(None, &env).unwrap();
+
+        assert_eq!(config.cases.http.port, 9000);
+        assert_eq!(config.engine.http.port, 9001);
+    }
 }

@@ -12,7 +12,7 @@ pub const THEHIVE_VERSION: &str = "3.5.2-skep";
 /// `GET /api/status`: versions, connectors, store health and authentication configuration.
 pub async fn get_status(state: web::Data<CasesState>) -> Result<HttpResponse, ApiError> {
     let mut auth_type = vec!["key", "local"];
-    if state.config.auth.basic {
+    if state.config.http.basic_auth {
         auth_type.push("basic");
     }
     let body = json!({

@@ -121,7 +121,7 @@ async fn requests_without_credentials_or_with_an_unknown_key_answer_401() {
 #[tokio::test]
 async fn basic_authentication_is_off_by_default_and_works_when_enabled() {
     let off = TestApp::spawn().await;
-    let on = TestApp::spawn_with(|config| config.auth.basic = true).await;
+    let on = TestApp::spawn_with(|config| config.http.basic_auth = true).await;
 
     let refused = http_client()
         .get(off.url("/api/user/current"))

@@ -183,19 +183,22 @@ impl Definition {
         })
     }
 
-    /// Where the command lives: relative to the catalog root, else in one of `bin_dirs`.
-    /// `None` when the definition has no command or the file is nowhere.
+    /// Where the command lives: relative to the catalog root, else in one of `bin_dirs`; a
+    /// command that would resolve outside those folders (`..`, absolute paths, symlinks out)
+    /// is refused. `None` when the definition has no command or the file is nowhere.
     pub fn resolve_command(&self, bin_dirs: &[PathBuf]) -> Option<PathBuf> {
         let command = self.command.as_deref()?;
-        let in_root = self.root.join(command);
-        if in_root.is_file() {
-            return Some(in_root);
-        }
-        bin_dirs
-            .iter()
-            .map(|dir| dir.join(command))
-            .find(|candidate| candidate.is_file())
+        std::iter::once(&self.root)
+            .chain(bin_dirs)
+            .find_map(|folder| contained_file(folder, command))
     }
+}
+
+/// `folder/relative` as a canonical path, when it is a file inside `folder`.
+fn contained_file(folder: &Path, relative: &str) -> Option<PathBuf> {
+    let folder = folder.canonicalize().ok()?;
+    let candidate = folder.join(relative).canonicalize().ok()?;
+    (candidate.starts_with(&folder) && candidate.is_file()).then_some(candidate)
 }
 
 /// One catalog: the definitions of one kind by id.
@@ -395,6 +398,32 @@ mod tests {
         assert_eq!(virus_total.base_config, "VirusTotal");
         assert_eq!(virus_total.root, Path::new(CATALOG).join("analyzers"));
         assert_eq!(virus_total.to_json()["command"], "virustotal.py");
+    }
+
+    #[test]
+    fn commands_resolve_inside_the_catalog_root_only() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("Tool")).unwrap();
+        std::fs::write(root.path().join("Tool/run.py"), "").unwrap();
+        let mut definition = Definition::from_flavor(
+            serde_json::from_value(
+                serde_json::json!({"name": "T", "version": "1", "description": "d",
+                "author": "a", "url": "u", "license": "l", "command": "Tool/run.py"}),
+            )
+            .unwrap(),
+            WorkerKind::Analyzer,
+            root.path(),
+        );
+
+        let inside = definition.resolve_command(&[]);
+        definition.command = Some("../../../../../../bin/sh".into());
+        let escaping = definition.resolve_command(&[]);
+
+        assert_eq!(
+            inside,
+            Some(root.path().canonicalize().unwrap().join("Tool/run.py"))
+        );
+        assert_eq!(escaping, None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod datastore;
 pub mod duration;
 pub mod error;
 pub mod job;
+pub mod report;
 pub mod runner;
 pub mod runtime;
 pub mod worker;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use skep_http::UploadedFile;
-use skep_store::{Document, NewDocument, Page, Query, Sort, Store, StoreError};
+use skep_store::{Document, NewDocument, Store, StoreError};
 use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::catalog::{Catalogs, Definition, WorkerKind};
@@ -21,6 +21,8 @@ use super::error::Result;
 use super::job::{ARTIFACT_KIND, JOB_KIND, JobStatus, REPORT_KIND, status_of};
 use super::runner::{JobFolder, OutputProblem, ProcessSpec, run_process};
 use super::worker::{WORKER_KIND, Worker};
+
+mod sweeper;
 use crate::config_workers::{WorkersConfig, minutes};
 use crate::domain::now_ms;
 
@@ -115,7 +117,7 @@ impl JobRuntime {
         let parallelism = self.config.effective_parallelism();
         tracing::info!(parallelism, instance = %self.instance, "job executor started");
         tokio::spawn(dispatch(Arc::downgrade(self), receiver, parallelism));
-        tokio::spawn(sweep(Arc::downgrade(self)));
+        tokio::spawn(sweeper::sweep(Arc::downgrade(self)));
     }
 
     /// The document store.
@@ -572,104 +574,6 @@ impl JobRuntime {
             current = self.store.get(JOB_KIND, &claimed.id).await?;
         }
     }
-
-    /// Marks this instance alive, ends the jobs of dead instances and queues waiting jobs.
-    async fn sweep_once(&self) -> Result<()> {
-        let mut mark = Map::new();
-        mark.insert("heartbeatAt".into(), json!(now_ms()));
-        match self
-            .store
-            .update(INSTANCE_KIND, &self.instance, None, mark.clone())
-            .await
-        {
-            Ok(_) => {}
-            Err(StoreError::NotFound { .. }) => {
-                self.store
-                    .put(
-                        INSTANCE_KIND,
-                        NewDocument {
-                            id: Some(self.instance.clone()),
-                            parent: None,
-                            body: mark,
-                        },
-                    )
-                    .await?;
-            }
-            Err(error) => return Err(error.into()),
-        }
-        let page = Page {
-            offset: 0,
-            limit: Some(1000),
-        };
-        let oldest_first = [Sort {
-            field: "createdAt".into(),
-            descending: false,
-        }];
-        let running = self
-            .store
-            .search(
-                JOB_KIND,
-                &Query::eq("status", JobStatus::InProgress.as_str()),
-                page,
-                &oldest_first,
-            )
-            .await?;
-        let stale_after = (self.config.heartbeat_seconds * 3000.0) as i64;
-        let mut alive: HashSet<String> = HashSet::from([self.instance.clone()]);
-        let mut dead: HashSet<String> = HashSet::new();
-        for job in running.documents {
-            let owner = job
-                .body
-                .get("runnerInstance")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            if alive.contains(&owner) {
-                continue;
-            }
-            if !dead.contains(&owner) {
-                let beat = match self.store.get(INSTANCE_KIND, &owner).await {
-                    Ok(document) => document.body.get("heartbeatAt").and_then(Value::as_i64),
-                    Err(StoreError::NotFound { .. }) => None,
-                    Err(error) => return Err(error.into()),
-                };
-                if beat.is_some_and(|beat| now_ms() - beat < stale_after) {
-                    alive.insert(owner);
-                    continue;
-                }
-                dead.insert(owner.clone());
-            }
-            let mut body = job.body;
-            body.insert("status".into(), json!(JobStatus::Failure.as_str()));
-            body.insert("errorMessage".into(), json!(ORPHANED_MESSAGE));
-            body.insert("endDate".into(), json!(now_ms()));
-            match self
-                .store
-                .update(JOB_KIND, &job.id, Some(job.version), body)
-                .await
-            {
-                Ok(_) => {
-                    tracing::warn!(job_id = %job.id, instance = %owner, "orphaned job ended as a failure");
-                    self.finished.notify_waiters();
-                }
-                Err(StoreError::Conflict { .. }) => {}
-                Err(error) => return Err(error.into()),
-            }
-        }
-        let waiting = self
-            .store
-            .search(
-                JOB_KIND,
-                &Query::eq("status", JobStatus::Waiting.as_str()),
-                page,
-                &oldest_first,
-            )
-            .await?;
-        for job in waiting.documents {
-            self.enqueue(job.id);
-        }
-        Ok(())
-    }
 }
 
 /// The job's `config`: definition config, overlaid by the worker configuration, plus proxies.
@@ -740,20 +644,6 @@ async fn dispatch(
             runtime.run(job_id).await;
             drop(slot);
         });
-    }
-}
-
-async fn sweep(runtime: Weak<JobRuntime>) {
-    loop {
-        let Some(strong) = runtime.upgrade() else {
-            return;
-        };
-        if let Err(error) = strong.sweep_once().await {
-            tracing::error!(error = ?error, "job sweep failed");
-        }
-        let interval = strong.config.heartbeat();
-        drop(strong);
-        tokio::time::sleep(interval).await;
     }
 }
 

@@ -10,11 +10,10 @@ use crate::worker_fixture::{Fixture, org_with_users};
 const CORTEX_CATALOG: &str = "/work/shared/data/cortex-analyzers-catalog";
 
 fn total(response: &reqwest::Response) -> u64 {
-    response.headers()["x-total"]
+    let header = response.headers()["x-total"]
         .to_str()
-        .unwrap()
-        .parse()
-        .unwrap()
+        .expect("X-Total is text");
+    header.parse().expect("X-Total is a number")
 }
 
 #[tokio::test]

@@ -705,3 +705,95 @@ async fn the_built_in_observable_sanity_worker_is_listed_and_runs_from_a_fresh_i
         "Sanity"
     );
 }
+
+#[tokio::test]
+async fn a_pap_above_the_maximum_is_refused_by_the_engine() {
+    let fixture = Fixture::spawn().await;
+    let worker = fixture
+        .enable_analyzer(
+            "SkepTest_Success_1_0",
+            json!({"key": "k", "check_pap": true, "max_pap": 1}),
+        )
+        .await;
+
+    let report = fixture
+        .run_to_end(
+            &worker,
+            json!({"dataType": "ip", "data": "10.8.8.8", "pap": 2}),
+        )
+        .await;
+
+    assert_eq!(report["status"], "Failure");
+    assert_eq!(report["errorMessage"], "PAP is higher than allowed.");
+}
+
+#[tokio::test]
+async fn job_folders_are_removed_unless_the_job_asks_to_keep_them() {
+    let fixture = Fixture::spawn().await;
+    let worker = fixture
+        .enable_analyzer("SkepTest_Fail_1_0", json!({}))
+        .await;
+    let jobs_folder = fixture.app.data_dir.path().join("jobs");
+
+    fixture.run_to_end(&worker, ip("10.9.9.1")).await;
+    let after_plain_job = std::fs::read_dir(&jobs_folder).unwrap().count();
+    fixture
+        .run_to_end(
+            &worker,
+            json!({"dataType": "ip", "data": "10.9.9.2", "parameters": {"keepJobFolder": true}}),
+        )
+        .await;
+    let kept: Vec<_> = std::fs::read_dir(&jobs_folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+
+    assert_eq!(after_plain_job, 0);
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].join("input/input.json").is_file());
+}
+
+#[tokio::test]
+async fn a_file_of_another_organisation_cannot_be_downloaded() {
+    let fixture = Fixture::spawn().await;
+    let worker = fixture
+        .enable_analyzer("SkepTest_Success_1_0", json!({"key": "k"}))
+        .await;
+    let form = reqwest::multipart::Form::new()
+        .text("_json", json!({"dataType": "file"}).to_string())
+        .part(
+            "attachment",
+            reqwest::multipart::Part::bytes(b"private".to_vec()).file_name("p.txt"),
+        );
+    let response = fixture
+        .app
+        .request_as(
+            &fixture.analyst,
+            Method::POST,
+            &format!("/api/analyzer/{worker}/run"),
+        )
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let (_, job) = status_and_json(response).await;
+    let sha256 = job["attachment"]["id"].as_str().unwrap().to_owned();
+    let (_, _, _, other_reader) = org_with_users(&fixture.app).await;
+
+    let own = fixture
+        .app
+        .get_as(&fixture.reader, &format!("/api/datastore/{sha256}"))
+        .await;
+    let foreign = fixture
+        .app
+        .get_as(&other_reader, &format!("/api/datastore/{sha256}"))
+        .await;
+    let foreign_zip = fixture
+        .app
+        .get_as(&other_reader, &format!("/api/datastorezip/{sha256}"))
+        .await;
+
+    assert_eq!(own.status().as_u16(), 200);
+    assert_eq!(foreign.status().as_u16(), 404);
+    assert_eq!(foreign_zip.status().as_u16(), 404);
+}

@@ -5,8 +5,8 @@ mod worker_fixture;
 
 mod builtin_workers;
 mod catalog;
-mod compat_jobs;
 mod compat;
+mod compat_jobs;
 mod first_run;
 mod jobs;
 mod organization;

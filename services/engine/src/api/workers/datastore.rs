@@ -6,7 +6,7 @@ use skep_http::{ApiError, Fields};
 
 use crate::auth::Caller;
 use crate::jobs::datastore::{encrypted_zip, is_sha256};
-use crate::jobs::{JobRuntime, JobsError, job};
+use crate::jobs::{JobRuntime, JobsError, report};
 use crate::roles;
 
 async fn read(
@@ -16,7 +16,7 @@ async fn read(
 ) -> Result<Vec<u8>, ApiError> {
     let not_found = || ApiError::from(JobsError::not_found("attachment", hash));
     if !is_sha256(hash)
-        || !job::owns_attachment(runtime.store(), &caller.organization, hash).await?
+        || !report::owns_attachment(runtime.store(), &caller.organization, hash).await?
     {
         return Err(not_found());
     }

@@ -8,8 +8,8 @@ use skep_store::{Page, Sort};
 
 use crate::auth::Caller;
 use crate::jobs::duration::{WaitBound, parse_wait_bound};
-use crate::jobs::job;
 use crate::jobs::{JobRuntime, WorkerKind};
+use crate::jobs::{job, report};
 use crate::roles;
 
 fn newest_first(sort: Vec<Sort>) -> Vec<Sort> {
@@ -91,7 +91,7 @@ pub async fn get_report(
     caller: Caller<roles::Read>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let report = job::report(runtime.store(), &caller.organization, &id).await?;
+    let report = report::report(runtime.store(), &caller.organization, &id).await?;
     Ok(response::ok(&report))
 }
 
@@ -111,7 +111,7 @@ pub async fn wait_report(
             ))
         })?,
     };
-    let report = job::wait_report(&runtime, &caller.organization, &id, bound).await?;
+    let report = report::wait_report(&runtime, &caller.organization, &id, bound).await?;
     Ok(response::ok(&report))
 }
 
@@ -123,7 +123,7 @@ pub async fn list_artifacts(
     fields: Fields,
 ) -> Result<HttpResponse, ApiError> {
     let request = SearchRequest::from_fields(&fields)?;
-    let (artifacts, total) = job::artifacts(
+    let (artifacts, total) = report::artifacts(
         runtime.store(),
         &caller.organization,
         &id,

@@ -33,16 +33,111 @@ const AUDITED_KINDS: &[&str] = &[
 /// Keys whose change alone is not worth an audit (bookkeeping).
 const BOOKKEEPING: &[&str] = &["updatedAt", "updatedBy", "computed", "_routing"];
 
-/// A store that audits the writes it forwards.
+/// A store that audits the writes it forwards, and group-commits concurrent creations.
 #[derive(Debug)]
 pub struct AuditedStore {
     inner: Arc<dyn Store>,
+    creations: PutBatcher,
 }
 
 impl AuditedStore {
-    /// Wraps `inner`.
+    /// Wraps `inner` (starts the batching task, so it must run inside a Tokio runtime).
     pub fn wrap(inner: Arc<dyn Store>) -> Arc<dyn Store> {
-        Arc::new(AuditedStore { inner })
+        let creations = PutBatcher::start(inner.clone());
+        Arc::new(AuditedStore { inner, creations })
+    }
+}
+
+/// One queued creation and who to answer.
+type QueuedPut = (
+    String,
+    NewDocument,
+    tokio::sync::oneshot::Sender<Result<Document>>,
+);
+
+/// Most creations stored in one batch.
+const MAX_BATCH: usize = 500;
+
+/// Group commit of creations: `put`s arriving while a batch is being written are stored
+/// together with one `put_many` per kind (one durable commit instead of one each); every caller
+/// still gets its own result, after its document is stored. A lone `put` is written at once.
+#[derive(Debug)]
+struct PutBatcher {
+    queue: tokio::sync::mpsc::Sender<QueuedPut>,
+}
+
+impl PutBatcher {
+    fn start(store: Arc<dyn Store>) -> Self {
+        let (queue, mut receiver) = tokio::sync::mpsc::channel::<QueuedPut>(4_096);
+        tokio::spawn(async move {
+            while let Some(first) = receiver.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match receiver.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let mut kinds: Vec<String> = Vec::new();
+                for (kind, _, _) in &batch {
+                    if !kinds.contains(kind) {
+                        kinds.push(kind.clone());
+                    }
+                }
+                for kind in kinds {
+                    let (same, rest): (Vec<QueuedPut>, Vec<QueuedPut>) = batch
+                        .into_iter()
+                        .partition(|(queued, _, _)| *queued == kind);
+                    batch = rest;
+                    write_batch(&*store, &kind, same).await;
+                }
+            }
+        });
+        PutBatcher { queue }
+    }
+
+    /// Queues a creation; hands the document back when the batching task is gone.
+    async fn put(
+        &self,
+        kind: &str,
+        document: NewDocument,
+    ) -> std::result::Result<Result<Document>, NewDocument> {
+        let (answer, reply) = tokio::sync::oneshot::channel();
+        if let Err(refused) = self.queue.send((kind.to_owned(), document, answer)).await {
+            let (_, document, _) = refused.0;
+            return Err(document);
+        }
+        Ok(reply.await.unwrap_or_else(|_| {
+            Err(skep_store::StoreError::Unavailable(anyhow::anyhow!(
+                "creation batching stopped"
+            )))
+        }))
+    }
+}
+
+async fn write_batch(store: &dyn Store, kind: &str, batch: Vec<QueuedPut>) {
+    if batch.len() == 1 {
+        for (_, document, answer) in batch {
+            let _ = answer.send(store.put(kind, document).await);
+        }
+        return;
+    }
+    let (documents, answers): (Vec<NewDocument>, Vec<_>) = batch
+        .into_iter()
+        .map(|(_, document, answer)| (document, answer))
+        .unzip();
+    match store.put_many(kind, documents.clone()).await {
+        Ok(results) => {
+            for (result, answer) in results.into_iter().zip(answers) {
+                let _ = answer.send(result);
+            }
+        }
+        // The batch as a whole failed: each creation is retried alone for its own error.
+        Err(_) => {
+            for (document, answer) in documents.into_iter().zip(answers) {
+                let _ = answer.send(store.put(kind, document).await);
+            }
+        }
     }
 }
 
@@ -96,7 +191,11 @@ pub fn changed_attributes(
 #[async_trait::async_trait]
 impl Store for AuditedStore {
     async fn put(&self, kind: &str, document: NewDocument) -> Result<Document> {
-        let stored = self.inner.put(kind, document).await?;
+        let stored = match self.creations.put(kind, document).await {
+            Ok(result) => result?,
+            // The batching task is gone (runtime shutting down): write directly.
+            Err(document) => self.inner.put(kind, document).await?,
+        };
         if audited_kind(kind) {
             record_creation(kind, &stored);
         }

@@ -743,3 +743,51 @@ async fn the_observable_count_of_alerts_is_aggregatable_but_not_rendered() {
     assert!(alert.get("computed").is_none());
     assert_eq!(stats["sum_computed.observableCount"], 2);
 }
+
+#[tokio::test]
+async fn concurrent_identical_alerts_create_one_and_conflict_for_the_others() {
+    let app = TestApp::spawn().await;
+
+    let body = alert_body("race");
+    let attempts = (0..8).map(|_| app.post("/api/alert", &body));
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 400).count(),
+        7,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_distinct_alerts_are_all_stored_and_audited() {
+    let app = TestApp::spawn().await;
+
+    let bodies: Vec<Value> = (0..20).map(|n| alert_body(&format!("many-{n}"))).collect();
+    let responses =
+        futures_util::future::join_all(bodies.iter().map(|body| app.post("/api/alert", body)))
+            .await;
+
+    assert!(
+        responses
+            .iter()
+            .all(|response| response.status().as_u16() == 201)
+    );
+    let (alerts, _) = app.search("/api/alert/_search", &json!({})).await;
+    let (audits, _) = app
+        .search(
+            "/api/audit/_search",
+            &json!({"query": {"objectType": "alert"}}),
+        )
+        .await;
+    assert_eq!((alerts, audits), (20, 20));
+}

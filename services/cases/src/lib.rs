@@ -6,7 +6,6 @@
 //! store; the analysis engine is reached over HTTP only. Start reading at [`routes`] (every
 //! path of the API), then [`domain`] for the rules and [`auth`] for who may call what.
 
-
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -47,14 +47,20 @@ pub struct Page {
 
 impl Page {
     /// Every match.
-    pub const ALL: Page = Page { offset: 0, limit: None };
+    pub const ALL: Page = Page {
+        offset: 0,
+        limit: None,
+    };
 
     /// Parses the TheHive/Cortex `range` parameter: `"all"`, `"a-b"` (end exclusive), `"a"`
     /// (10 from a); missing gives `0-10`; `b <= a` gives a limit of 10; garbage offsets give 0.
     pub fn parse_range(range: Option<&str>) -> Page {
         const DEFAULT_LIMIT: u64 = 10;
         let Some(range) = range.map(str::trim) else {
-            return Page { offset: 0, limit: Some(DEFAULT_LIMIT) };
+            return Page {
+                offset: 0,
+                limit: Some(DEFAULT_LIMIT),
+            };
         };
         if range.eq_ignore_ascii_case("all") {
             return Page::ALL;
@@ -68,7 +74,10 @@ impl Page {
             Some(end) if end > offset => end - offset,
             _ => DEFAULT_LIMIT,
         };
-        Page { offset, limit: Some(limit) }
+        Page {
+            offset,
+            limit: Some(limit),
+        }
     }
 }
 
@@ -90,7 +99,10 @@ impl Sort {
             b'+' => (&text[1..], false),
             _ => (text, false),
         };
-        (!field.is_empty()).then(|| Sort { field: field.to_owned(), descending })
+        (!field.is_empty()).then(|| Sort {
+            field: field.to_owned(),
+            descending,
+        })
     }
 
     /// Parses a list of sort keys, dropping duplicates of a field already listed.
@@ -120,12 +132,42 @@ mod tests {
 
     #[test]
     fn range_forms_follow_the_thehive_rules() {
-        assert_eq!(Page::parse_range(None), Page { offset: 0, limit: Some(10) });
+        assert_eq!(
+            Page::parse_range(None),
+            Page {
+                offset: 0,
+                limit: Some(10)
+            }
+        );
         assert_eq!(Page::parse_range(Some("all")), Page::ALL);
-        assert_eq!(Page::parse_range(Some("5-15")), Page { offset: 5, limit: Some(10) });
-        assert_eq!(Page::parse_range(Some("7")), Page { offset: 7, limit: Some(10) });
-        assert_eq!(Page::parse_range(Some("9-3")), Page { offset: 9, limit: Some(10) });
-        assert_eq!(Page::parse_range(Some("x-3")), Page { offset: 0, limit: Some(3) });
+        assert_eq!(
+            Page::parse_range(Some("5-15")),
+            Page {
+                offset: 5,
+                limit: Some(10)
+            }
+        );
+        assert_eq!(
+            Page::parse_range(Some("7")),
+            Page {
+                offset: 7,
+                limit: Some(10)
+            }
+        );
+        assert_eq!(
+            Page::parse_range(Some("9-3")),
+            Page {
+                offset: 9,
+                limit: Some(10)
+            }
+        );
+        assert_eq!(
+            Page::parse_range(Some("x-3")),
+            Page {
+                offset: 0,
+                limit: Some(3)
+            }
+        );
     }
 
     #[test]
@@ -134,8 +176,14 @@ mod tests {
         assert_eq!(
             sorts,
             vec![
-                Sort { field: "createdAt".into(), descending: true },
-                Sort { field: "title".into(), descending: false }
+                Sort {
+                    field: "createdAt".into(),
+                    descending: true
+                },
+                Sort {
+                    field: "title".into(),
+                    descending: false
+                }
             ]
         );
     }

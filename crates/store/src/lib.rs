@@ -50,7 +50,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn put(&self, kind: &str, document: NewDocument) -> Result<Document>;
 
     /// Stores many new documents in one batch; each gets its own result, in input order.
-    async fn put_many(&self, kind: &str, documents: Vec<NewDocument>) -> Result<Vec<Result<Document>>>;
+    async fn put_many(
+        &self,
+        kind: &str,
+        documents: Vec<NewDocument>,
+    ) -> Result<Vec<Result<Document>>>;
 
     /// Reads one document. Missing or soft-deleted: [`StoreError::NotFound`].
     async fn get(&self, kind: &str, id: &str) -> Result<Document>;

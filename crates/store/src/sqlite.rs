@@ -224,16 +224,16 @@ impl Store for SqliteStore {
                 Some(current) if !current.deleted => current,
                 _ => return Err(not_found(&kind, &id)),
             };
-            if let Some(expected) = expected {
-                if expected != version(current.seq_no, current.primary_term) {
-                    return Err(conflict(&kind, &id, STALE_VERSION));
-                }
+            if let Some(expected) = expected
+                && expected != version(current.seq_no, current.primary_term)
+            {
+                return Err(conflict(&kind, &id, STALE_VERSION));
             }
             let kind_id = names.kind(transaction, &kind).map_err(backend)?;
             let seq_no = current.seq_no + 1;
             let text = to_text(&body)?;
             transaction
-                .prepare_cached("UPDATE documents SET body = ?1, seq_no = ?2 WHERE row = ?3")
+                .prepare_cached("UPDATE documents SET body = jsonb(?1), seq_no = ?2 WHERE row = ?3")
                 .and_then(|mut statement| statement.execute(params![text, seq_no, current.row]))
                 .map_err(backend)?;
             let old_body = parse_body(&current.body)?;
@@ -317,7 +317,7 @@ impl Store for SqliteStore {
                 return Ok(0);
             };
             let sql = format!(
-                "SELECT d.row, d.body FROM documents d \
+                "SELECT d.row, json(d.body) FROM documents d \
                  WHERE d.kind = {} AND d.deleted = 0 AND ({})",
                 selection.kind_id, selection.condition
             );

@@ -3,6 +3,7 @@
 //!
 //! CI runs the default case count; for a longer fuzzing session raise it, e.g.
 //! `PROPTEST_CASES=200000 cargo test -p skep-store --test fuzz`.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};

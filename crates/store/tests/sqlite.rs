@@ -1,4 +1,5 @@
 //! The conformance suite against the embedded SQLite backend, each case in a fresh file.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod conformance;
 

@@ -473,10 +473,10 @@ impl Parser {
 }
 
 fn single_or(mut queries: Vec<Query>, combine: fn(Vec<Query>) -> Query) -> Query {
-    if queries.len() == 1 {
-        if let Some(query) = queries.pop() {
-            return query;
-        }
+    if queries.len() == 1
+        && let Some(query) = queries.pop()
+    {
+        return query;
     }
     combine(queries)
 }

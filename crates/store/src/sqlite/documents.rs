@@ -50,7 +50,7 @@ pub(super) fn conflict(kind: &str, id: &str, reason: &str) -> StoreError {
 }
 
 /// Columns read for a [`Document`], in [`document_from_row`] order.
-const DOCUMENT_COLUMNS: &str = "d.id, d.parent, d.seq_no, d.primary_term, d.body";
+const DOCUMENT_COLUMNS: &str = "d.id, d.parent, d.seq_no, d.primary_term, json(d.body)";
 
 pub(super) fn document_from_row(
     row: &rusqlite::Row<'_>,
@@ -90,7 +90,7 @@ pub(super) fn insert(
     let row = loop {
         let inserted = transaction
             .prepare_cached(
-                "INSERT INTO documents (kind, id, parent, seq_no, primary_term, deleted, body) VALUES (?1, ?2, ?3, 0, 1, 0, ?4)",
+                "INSERT INTO documents (kind, id, parent, seq_no, primary_term, deleted, body) VALUES (?1, ?2, ?3, 0, 1, 0, jsonb(?4))",
             )
             .and_then(|mut statement| statement.execute(params![kind_id, id, document.parent, body_text]));
         match inserted {
@@ -129,7 +129,7 @@ pub(super) struct Stored {
 pub(super) fn stored(connection: &Connection, kind: &str, id: &str) -> Result<Option<Stored>> {
     connection
         .prepare_cached(
-            "SELECT row, seq_no, primary_term, parent, deleted, body FROM documents \
+            "SELECT row, seq_no, primary_term, parent, deleted, json(body) FROM documents \
              WHERE kind = (SELECT id FROM kinds WHERE name = ?1) AND id = ?2",
         )
         .and_then(|mut statement| {
@@ -204,10 +204,126 @@ pub(super) fn search_blocking(
             documents: Vec::new(),
         });
     };
-    let total = count_selection(&transaction, &selection)?;
-    let documents = page_of(&transaction, &selection, page, sort)?;
+    // The matching rows are computed once: their number is the total, and the common page
+    // shapes are cut from them without evaluating the query again.
+    let mut rows = matching_rows(&transaction, &selection)?;
+    let total = rows.len() as u64;
+    let keys: Vec<&Sort> = sort
+        .iter()
+        .filter(|sort| !matches!(sort.field.as_str(), "_doc" | "_score"))
+        .collect();
+    let page_rows = match keys.as_slice() {
+        [] => {
+            rows.sort_unstable_by(|left, right| right.cmp(left));
+            window(rows, page)
+        }
+        [key] if total >= INDEX_ORDER_FROM && !key.field.starts_with('_') => {
+            rows_in_index_order(&transaction, selection.kind_id, key, rows, page)?
+        }
+        _ => {
+            let documents = page_of(&transaction, &selection, page, sort)?;
+            transaction.commit().map_err(backend)?;
+            return Ok(Hits { total, documents });
+        }
+    };
+    let documents = read_rows(&transaction, page_rows)?;
     transaction.commit().map_err(backend)?;
     Ok(Hits { total, documents })
+}
+
+/// From this many matches on, a page sorted on one body field walks that field's index in
+/// order instead of reading the sort value of every match from its body.
+const INDEX_ORDER_FROM: u64 = 300;
+
+fn matching_rows(connection: &Connection, selection: &Selection) -> Result<Vec<i64>> {
+    let sql = format!(
+        "SELECT d.row FROM documents d WHERE d.kind = {} AND d.deleted = 0 AND ({})",
+        selection.kind_id, selection.condition
+    );
+    connection
+        .prepare_cached(&sql)
+        .and_then(|mut statement| {
+            statement
+                .query_map(rusqlite::params_from_iter(selection.params.iter()), |row| {
+                    row.get(0)
+                })?
+                .collect()
+        })
+        .map_err(backend)
+}
+
+fn window(rows: Vec<i64>, page: Page) -> Vec<i64> {
+    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+    let limit = page.limit.map_or(usize::MAX, |limit| {
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    });
+    rows.into_iter().skip(offset).take(limit).collect()
+}
+
+/// The page of `matching` rows sorted on one body field, read in the order of its value
+/// index: a document's first value in that order places it (its least value ascending, its
+/// greatest descending), documents without the field come last, newest first.
+fn rows_in_index_order(
+    connection: &Connection,
+    kind: i64,
+    key: &Sort,
+    mut matching: Vec<i64>,
+    page: Page,
+) -> Result<Vec<i64>> {
+    let Some(path) = Translator::new(connection).path_id(&key.field)? else {
+        // The field was never written: every match lacks it.
+        matching.sort_unstable_by(|left, right| right.cmp(left));
+        return Ok(window(matching, page));
+    };
+    let total = matching.len();
+    let wanted = usize::try_from(page.offset)
+        .unwrap_or(usize::MAX)
+        .saturating_add(page.limit.map_or(usize::MAX, |limit| {
+            usize::try_from(limit).unwrap_or(usize::MAX)
+        }))
+        .min(total);
+    let matching_set: std::collections::HashSet<i64> = matching.iter().copied().collect();
+    let direction = if key.descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} \
+         ORDER BY value {direction}, doc DESC"
+    );
+    let mut statement = connection.prepare_cached(&sql).map_err(backend)?;
+    let mut results = statement.query([]).map_err(backend)?;
+    let mut placed = std::collections::HashSet::new();
+    let mut rows = Vec::new();
+    while rows.len() < wanted {
+        let Some(result) = results.next().map_err(backend)? else {
+            break;
+        };
+        let row: i64 = result.get(0).map_err(backend)?;
+        if placed.insert(row) && matching_set.contains(&row) {
+            rows.push(row);
+        }
+    }
+    if rows.len() < wanted {
+        // Every value was read: the remaining matches have none.
+        let mut missing: Vec<i64> = matching
+            .into_iter()
+            .filter(|row| !placed.contains(row))
+            .collect();
+        missing.sort_unstable_by(|left, right| right.cmp(left));
+        rows.extend(missing.into_iter().take(wanted - rows.len()));
+    }
+    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+    Ok(rows.into_iter().skip(offset).collect())
+}
+
+/// Reads the documents of `rows`, in that order.
+fn read_rows(connection: &Connection, rows: Vec<i64>) -> Result<Vec<Document>> {
+    let mut read = connection
+        .prepare_cached(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.row = ?1"
+        ))
+        .map_err(backend)?;
+    rows.into_iter()
+        .map(|row| into_document(read.query_row([row], document_from_row).map_err(backend)?))
+        .collect()
 }
 
 pub(super) fn page_of(
@@ -237,12 +353,5 @@ pub(super) fn page_of(
                 .collect()
         })
         .map_err(backend)?;
-    let mut read = connection
-        .prepare_cached(&format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.row = ?1"
-        ))
-        .map_err(backend)?;
-    rows.into_iter()
-        .map(|row| into_document(read.query_row([row], document_from_row).map_err(backend)?))
-        .collect()
+    read_rows(connection, rows)
 }

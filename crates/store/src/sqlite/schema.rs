@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS documents (
     seq_no INTEGER NOT NULL,
     primary_term INTEGER NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0,
-    body TEXT NOT NULL
+    body BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS documents_by_id ON documents (kind, id);
 CREATE INDEX IF NOT EXISTS documents_live ON documents (kind, deleted);

@@ -63,19 +63,17 @@ impl<'c> Translator<'c> {
     }
 
     pub(super) fn kind_id(&self, name: &str) -> Result<Option<i64>> {
-        Ok(self
-            .connection
+        self.connection
             .prepare_cached("SELECT id FROM kinds WHERE name = ?1")
             .and_then(|mut statement| statement.query_row([name], |row| row.get(0)).optional())
-            .map_err(super::backend)?)
+            .map_err(super::backend)
     }
 
     pub(super) fn path_id(&self, name: &str) -> Result<Option<i64>> {
-        Ok(self
-            .connection
+        self.connection
             .prepare_cached("SELECT id FROM paths WHERE name = ?1")
             .and_then(|mut statement| statement.query_row([name], |row| row.get(0)).optional())
-            .map_err(super::backend)?)
+            .map_err(super::backend)
     }
 
     /// Ids of `name` and of every path below it (`name.…`).

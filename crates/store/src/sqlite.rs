@@ -10,11 +10,12 @@ mod documents;
 mod index;
 mod schema;
 mod translate;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
 use crate::error::STALE_VERSION;
@@ -40,14 +41,8 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct Shared {
     path: PathBuf,
-    writer: Mutex<Writer>,
+    writer: writer::WriterHandle,
     readers: Mutex<Vec<Connection>>,
-}
-
-#[derive(Debug)]
-struct Writer {
-    connection: Connection,
-    names: Names,
 }
 
 pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
@@ -89,14 +84,11 @@ impl SqliteStore {
         }
         let connection = open_connection(&path)?;
         schema::create(&connection).map_err(backend)?;
-        let writer = Writer {
-            connection,
-            names: Names::default(),
-        };
+        let writer = writer::WriterHandle::start(connection)?;
         Ok(SqliteStore {
             shared: Arc::new(Shared {
                 path,
-                writer: Mutex::new(writer),
+                writer,
                 readers: Mutex::new(Vec::new()),
             }),
         })
@@ -126,32 +118,14 @@ impl SqliteStore {
         .map_err(join_error)?
     }
 
-    /// Runs `work` in one immediate transaction on the writer, off the async threads; commits
-    /// when it succeeds.
+    /// Runs `work` on the writer thread, grouped with concurrent writes into one transaction
+    /// (in its own savepoint); answers once that transaction is committed.
     async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
     {
-        let shared = Arc::clone(&self.shared);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = lock(&shared.writer);
-            let Writer { connection, names } = &mut *guard;
-            let outcome = (|| {
-                let transaction = connection
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(backend)?;
-                let value = work(&transaction, names)?;
-                transaction.commit().map_err(backend)?;
-                Ok(value)
-            })();
-            if outcome.is_err() {
-                names.clear();
-            }
-            outcome
-        })
-        .await
-        .map_err(join_error)?
+        self.shared.writer.submit(work).await
     }
 }
 

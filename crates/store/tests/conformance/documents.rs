@@ -71,6 +71,62 @@ pub async fn put_many_answers_each_document_in_order_and_fails_duplicates_alone(
     assert_eq!(store.get(&kind, "one").await.unwrap().body["v"], json!(1));
 }
 
+pub async fn concurrent_writes_succeed_or_fail_each_on_their_own(store: &dyn Store) {
+    // Backends may group concurrent writes (the SQLite writer commits them together): a
+    // failing write must not take its neighbours down, and every success must be readable.
+    let kind = kind("concurrent_writes");
+    store
+        .put(
+            &kind,
+            NewDocument {
+                id: Some("taken".into()),
+                ..new(json!({"n": 0}))
+            },
+        )
+        .await
+        .unwrap();
+
+    let writes = (0..40).map(|n| {
+        let id = if n % 4 == 0 {
+            "taken".to_owned()
+        } else {
+            format!("doc-{n}")
+        };
+        let kind = kind.clone();
+        async move {
+            (
+                n,
+                store
+                    .put(
+                        &kind,
+                        NewDocument {
+                            id: Some(id),
+                            ..new(json!({"n": n}))
+                        },
+                    )
+                    .await,
+            )
+        }
+    });
+    let outcomes = futures_util::future::join_all(writes).await;
+
+    for (n, outcome) in outcomes {
+        if n % 4 == 0 {
+            assert!(
+                outcome.unwrap_err().is_duplicate(),
+                "write {n} should be a duplicate"
+            );
+        } else {
+            let created = outcome.unwrap();
+            assert_eq!(
+                store.get(&kind, &created.id).await.unwrap().body["n"],
+                json!(n)
+            );
+        }
+    }
+    assert_eq!(store.count(&kind, &Query::All).await.unwrap(), 31);
+}
+
 pub async fn getting_a_missing_document_is_not_found(store: &dyn Store) {
     let kind = kind("missing");
     put(store, &kind, "present", json!({})).await;

@@ -1,0 +1,179 @@
+//! The one writer thread. Writes that arrive while a commit is under way are grouped into the
+//! next transaction, each in its own savepoint, so concurrent callers share one fsync instead of
+//! paying one each; every caller is answered only after the commit that holds its write, so a
+//! write that returned is still durable.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use super::backend;
+use super::index::Names;
+use crate::{Result, StoreError};
+
+/// Most writes grouped into one commit.
+const MAX_GROUP: usize = 256;
+
+/// A queued write: run inside the group's transaction, then told how the commit went.
+trait Job: Send {
+    /// Runs the write in a savepoint. `Ok(true)`: done; `Ok(false)`: the write failed and was
+    /// rolled back on its own; `Err`: the transaction can no longer be trusted.
+    fn run(&mut self, transaction: &Transaction<'_>, names: &mut Names) -> Result<bool, String>;
+    /// Answers the caller once the group's commit (or rollback) is known.
+    fn finish(self: Box<Self>, commit: Result<(), &str>);
+}
+
+struct TypedJob<T, F> {
+    work: Option<F>,
+    outcome: Option<Result<T>>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Job for TypedJob<T, F>
+where
+    T: Send,
+    F: FnOnce(&Transaction<'_>, &mut Names) -> Result<T> + Send,
+{
+    fn run(&mut self, transaction: &Transaction<'_>, names: &mut Names) -> Result<bool, String> {
+        let Some(work) = self.work.take() else {
+            return Ok(true);
+        };
+        transaction
+            .execute_batch("SAVEPOINT skep_write")
+            .map_err(|error| error.to_string())?;
+        let outcome = work(transaction, names);
+        let statement = match outcome {
+            Ok(_) => "RELEASE skep_write",
+            Err(_) => "ROLLBACK TO skep_write; RELEASE skep_write",
+        };
+        transaction
+            .execute_batch(statement)
+            .map_err(|error| error.to_string())?;
+        let succeeded = outcome.is_ok();
+        self.outcome = Some(outcome);
+        Ok(succeeded)
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), &str>) {
+        let TypedJob { outcome, reply, .. } = *self;
+        let answer = match (commit, outcome) {
+            (_, Some(Err(error))) => Err(error),
+            (Ok(()), Some(Ok(value))) => Ok(value),
+            (Err(reason), _) => Err(StoreError::Backend(anyhow::anyhow!(
+                "the write was not committed: {reason}"
+            ))),
+            (Ok(()), None) => Err(StoreError::Backend(anyhow::anyhow!(
+                "the write was not run"
+            ))),
+        };
+        // The caller may have gone away (a cancelled request); its write stands either way.
+        let _ = reply.send(answer);
+    }
+}
+
+/// The handle callers submit writes through.
+pub(super) struct WriterHandle {
+    sender: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl std::fmt::Debug for WriterHandle {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("WriterHandle")
+    }
+}
+
+impl WriterHandle {
+    /// Starts the writer thread owning `connection`.
+    pub(super) fn start(connection: Connection) -> Result<WriterHandle> {
+        let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
+        std::thread::Builder::new()
+            .name("skep-sqlite-writer".to_owned())
+            .spawn(move || run_writer(connection, receiver))
+            .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
+        Ok(WriterHandle { sender })
+    }
+
+    /// Runs `work` in the next group transaction and returns its result once committed.
+    pub(super) async fn submit<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(TypedJob {
+            work: Some(work),
+            outcome: None,
+            reply,
+        });
+        self.sender.send(job).map_err(|_| {
+            StoreError::Unavailable(anyhow::anyhow!("the store's writer has stopped"))
+        })?;
+        answer.await.map_err(|_| {
+            StoreError::Backend(anyhow::anyhow!(
+                "the store's writer stopped before answering"
+            ))
+        })?
+    }
+}
+
+/// Takes the first queued write, then every write already waiting (up to [`MAX_GROUP`]), and
+/// commits them together; ends when the store is dropped.
+fn run_writer(mut connection: Connection, receiver: mpsc::Receiver<Box<dyn Job>>) {
+    let mut names = Names::default();
+    while let Ok(first) = receiver.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_group(&mut connection, &mut names, group);
+    }
+}
+
+fn commit_group(connection: &mut Connection, names: &mut Names, mut group: Vec<Box<dyn Job>>) {
+    let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(transaction) => transaction,
+        Err(error) => {
+            names.clear();
+            let reason = backend(error).to_string();
+            for job in group {
+                job.finish(Err(&reason));
+            }
+            return;
+        }
+    };
+    let mut broken = None;
+    for job in &mut group {
+        // A panicking write must not take the writer thread (and every later write) with it.
+        match catch_unwind(AssertUnwindSafe(|| job.run(&transaction, names))) {
+            Ok(Ok(true)) => {}
+            // Names interned by the failed write were rolled back with it.
+            Ok(Ok(false)) => names.clear(),
+            Ok(Err(reason)) => {
+                broken = Some(reason);
+                break;
+            }
+            Err(_) => {
+                broken = Some("a write panicked".to_owned());
+                break;
+            }
+        }
+    }
+    let commit = match broken {
+        Some(reason) => {
+            let _ = transaction.rollback();
+            Err(reason)
+        }
+        None => transaction.commit().map_err(|error| error.to_string()),
+    };
+    if commit.is_err() {
+        names.clear();
+    }
+    for job in group {
+        job.finish(commit.as_ref().map(|_| ()).map_err(String::as_str));
+    }
+}

@@ -102,12 +102,20 @@ pub async fn search_organizations(
     fields: Fields,
 ) -> Result<HttpResponse, ApiError> {
     let request = SearchRequest::from_fields(&fields)?;
+    let with_stats = fields.bool("nstats").unwrap_or(false);
     let (organizations, total) =
         organization::search(&*state.store, &request.query, request.page, &request.sort).await?;
-    Ok(response::list(
-        organizations.into_iter().map(to_json).collect(),
-        total,
-    ))
+    let mut items = Vec::with_capacity(organizations.len());
+    for found in organizations {
+        let id = found.name.clone();
+        let mut item = to_json(found);
+        if with_stats && let Some(object) = item.as_object_mut() {
+            let stats = organization::usage_stats(&*state.store, &id).await?;
+            object.insert("stats".to_owned(), stats);
+        }
+        items.push(item);
+    }
+    Ok(response::list(items, total))
 }
 
 /// `POST /api/organization/_stats`: aggregates over organisations.

@@ -237,3 +237,28 @@ pub async fn stats(
         .aggregate(ORGANIZATION_KIND, query, aggregations)
         .await?)
 }
+
+/// What `nstats=true` adds to an organisation, as Cortex renders it: its users by status with a
+/// total, and the number of analyzers it has enabled.
+pub async fn usage_stats(store: &dyn Store, id: &OrgId) -> Result<Value, EngineError> {
+    let in_organization = Query::eq("organization", id.as_str());
+    let mut users = Map::new();
+    let mut total = 0;
+    for status in ["Ok", "Locked"] {
+        let query = in_organization.clone().and(Query::eq("status", status));
+        let count = store.count(crate::domain::USER_KIND, &query).await?;
+        if count > 0 {
+            users.insert(status.to_owned(), Value::from(count));
+        }
+        total += count;
+    }
+    users.insert("total".to_owned(), Value::from(total));
+    let analyzers = in_organization.and(Query::eq("type", "analyzer"));
+    let analyzer_count = store
+        .count(crate::jobs::worker::WORKER_KIND, &analyzers)
+        .await?;
+    Ok(serde_json::json!({
+        "users": users,
+        "analyzers": {"total": analyzer_count},
+    }))
+}

@@ -349,3 +349,42 @@ async fn malformed_search_and_stats_requests_answer_400_never_500() {
     assert_eq!(bad_stats.status().as_u16(), 400);
     assert_eq!(odd_range.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn nstats_adds_user_counts_by_status_and_the_analyzer_count_to_each_organization() {
+    let app = TestApp::spawn().await;
+    let name = app.new_org().await;
+    let active = unique("active");
+    let locked = unique("locked");
+    app.create_user(&name, &active, &["read"]).await;
+    app.create_user(&name, &locked, &["read"]).await;
+    let lock = app
+        .patch(&format!("/api/user/{locked}"), &json!({"status": "Locked"}))
+        .await;
+    assert_eq!(lock.status(), 200);
+
+    let (status, body) = status_and_json(
+        app.post(
+            "/api/organization/_search?nstats=true&range=all",
+            &json!({"query": {"_field": "name", "_value": name}}),
+        )
+        .await,
+    )
+    .await;
+
+    assert_eq!(status, 200);
+    assert_eq!(
+        body[0]["stats"],
+        json!({"users": {"Ok": 1, "Locked": 1, "total": 2}, "analyzers": {"total": 0}})
+    );
+
+    let (_, plain) = status_and_json(
+        app.post(
+            "/api/organization/_search",
+            &json!({"query": {"_field": "name", "_value": name}}),
+        )
+        .await,
+    )
+    .await;
+    assert!(plain[0].get("stats").is_none());
+}

@@ -84,7 +84,9 @@ impl SqliteStore {
         }
         let connection = open_connection(&path)?;
         schema::create(&connection).map_err(backend)?;
-        let writer = writer::WriterHandle::start(connection)?;
+        schema::configure_writer(&connection).map_err(backend)?;
+        let checkpointer = open_connection(&path)?;
+        let writer = writer::WriterHandle::start(connection, checkpointer)?;
         Ok(SqliteStore {
             shared: Arc::new(Shared {
                 path,
@@ -125,7 +127,17 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
     {
-        self.shared.writer.submit(work).await
+        self.shared.writer.submit(false, work).await
+    }
+
+    /// [`SqliteStore::write`] for work that only inserts new documents: their index rows are
+    /// staged and written, sorted, with the rest of the group's.
+    async fn write_inserts<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
+    {
+        self.shared.writer.submit(true, work).await
     }
 }
 
@@ -143,7 +155,7 @@ fn open_connection(path: &Path) -> Result<Connection> {
 impl Store for SqliteStore {
     async fn put(&self, kind: &str, document: NewDocument) -> Result<Document> {
         let kind = kind.to_owned();
-        self.write(move |transaction, names| {
+        self.write_inserts(move |transaction, names| {
             let kind_id = names.kind(transaction, &kind).map_err(backend)?;
             insert(transaction, names, &kind, kind_id, document)
         })
@@ -156,7 +168,7 @@ impl Store for SqliteStore {
         documents: Vec<NewDocument>,
     ) -> Result<Vec<Result<Document>>> {
         let kind = kind.to_owned();
-        self.write(move |transaction, names| {
+        self.write_inserts(move |transaction, names| {
             let kind_id = names.kind(transaction, &kind).map_err(backend)?;
             let mut results = Vec::with_capacity(documents.len());
             for document in documents {

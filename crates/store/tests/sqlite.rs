@@ -18,3 +18,76 @@ async fn open_temp_sqlite() -> (Arc<dyn Store>, Box<dyn Any + Send>) {
 }
 
 conformance_suite!(open_temp_sqlite);
+
+/// Writes grouped into one commit see each other's index rows: an insert followed in the same
+/// group by an update, a delete and a failing insert leaves exactly the committed state
+/// searchable.
+#[tokio::test]
+async fn grouped_inserts_updates_and_failures_leave_a_consistent_index() {
+    use serde_json::{Map, Value, json};
+    use skep_store::{DeleteMode, NewDocument, Page, Query};
+
+    fn body(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+    fn new(id: &str, status: &str) -> NewDocument {
+        NewDocument {
+            id: Some(id.into()),
+            parent: None,
+            body: body(json!({"status": status, "title": format!("title of {id}")})),
+        }
+    }
+    let (store, _directory) = open_temp_sqlite().await;
+    for round in 0..20 {
+        let (a, b, c) = (
+            format!("a{round}"),
+            format!("b{round}"),
+            format!("c{round}"),
+        );
+        let (put_a, put_b, update_a, delete_b, duplicate, many) = tokio::join!(
+            store.put("case", new(&a, "New")),
+            store.put("case", new(&b, "New")),
+            store.update(
+                "case",
+                &a,
+                None,
+                body(json!({"status": "Closed", "title": "closed"}))
+            ),
+            store.delete("case", &b, DeleteMode::Hard),
+            store.put("case", new(&a, "Duplicate")),
+            store.put_many("case", vec![new(&c, "Many"), new(&c, "Twice")]),
+        );
+        put_a.unwrap();
+        put_b.unwrap();
+        // The update and the delete were queued after the inserts, so they find them.
+        update_a.unwrap();
+        delete_b.unwrap();
+        assert!(duplicate.is_err());
+        let many = many.unwrap();
+        assert!(many[0].is_ok() && many[1].is_err());
+    }
+    let count = |query: Query| {
+        let store = store.clone();
+        async move { store.count("case", &query).await.unwrap() }
+    };
+    assert_eq!(count(Query::eq("status", json!("Closed"))).await, 20);
+    assert_eq!(count(Query::eq("status", json!("New"))).await, 0);
+    assert_eq!(count(Query::eq("status", json!("Duplicate"))).await, 0);
+    assert_eq!(count(Query::eq("status", json!("Many"))).await, 20);
+    assert_eq!(count(Query::eq("status", json!("Twice"))).await, 0);
+    assert_eq!(count(Query::FullText("closed".into())).await, 20);
+    assert_eq!(count(Query::FullText("title".into())).await, 20);
+    let all = store
+        .search(
+            "case",
+            &Query::All,
+            Page {
+                offset: 0,
+                limit: None,
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.total, 40);
+}

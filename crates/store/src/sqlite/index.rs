@@ -73,18 +73,52 @@ fn flatten_value(
     }
 }
 
-/// Interned kind and path ids, cached by the single writer. Cleared when a write fails, since
-/// ids handed out inside a rolled-back transaction are gone.
+/// The writer thread's state: interned kind and path ids, and the index rows staged by the
+/// inserts of the current group.
+///
+/// Staging: inserts do not write their `field_values` and `full_text` rows one document at a
+/// time; the rows of a whole group are sorted and written just before its commit, so each
+/// B-tree page is visited once per group instead of once per row. Any write that reads or
+/// deletes index rows runs after a [`Names::flush`], so it sees every staged row.
 #[derive(Debug, Default)]
 pub(super) struct Names {
     kinds: HashMap<String, i64>,
     paths: HashMap<String, i64>,
+    values: Vec<(i64, i64, SqlValue, i64)>,
+    text: Vec<(i64, String)>,
+}
+
+/// How much was staged when a write started, to drop that write's rows if it rolls back.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Mark {
+    values: usize,
+    text: usize,
 }
 
 impl Names {
+    /// Forgets the interned ids (ids handed out inside a rolled-back savepoint are gone).
     pub(super) fn clear(&mut self) {
         self.kinds.clear();
         self.paths.clear();
+    }
+
+    /// Drops every staged row (the group's transaction was rolled back).
+    pub(super) fn discard(&mut self) {
+        self.values.clear();
+        self.text.clear();
+    }
+
+    pub(super) fn mark(&self) -> Mark {
+        Mark {
+            values: self.values.len(),
+            text: self.text.len(),
+        }
+    }
+
+    /// Drops the rows staged since `mark` (their write was rolled back).
+    pub(super) fn rewind(&mut self, mark: Mark) {
+        self.values.truncate(mark.values);
+        self.text.truncate(mark.text);
     }
 
     pub(super) fn kind(&mut self, connection: &Connection, name: &str) -> rusqlite::Result<i64> {
@@ -93,6 +127,54 @@ impl Names {
 
     pub(super) fn path(&mut self, connection: &Connection, name: &str) -> rusqlite::Result<i64> {
         intern(&mut self.paths, connection, "paths", name)
+    }
+
+    /// Writes the staged rows, in index order.
+    pub(super) fn flush(&mut self, connection: &Connection) -> rusqlite::Result<()> {
+        let mut values = std::mem::take(&mut self.values);
+        values.sort_unstable_by(|left, right| {
+            (left.0, left.1)
+                .cmp(&(right.0, right.1))
+                .then_with(|| compare_sql(&left.2, &right.2))
+                .then(left.3.cmp(&right.3))
+        });
+        let mut rest = values.as_slice();
+        for size in CHUNKS {
+            while rest.len() >= size {
+                let (chunk, tail) = rest.split_at(size);
+                insert_chunk(connection, chunk)?;
+                rest = tail;
+            }
+        }
+        let text = std::mem::take(&mut self.text);
+        let mut statement =
+            connection.prepare_cached("INSERT INTO full_text (rowid, text) VALUES (?1, ?2)")?;
+        for (row, text) in &text {
+            statement.execute(params![row, text])?;
+        }
+        Ok(())
+    }
+}
+
+/// SQLite's order of two indexed scalars: numbers (by value) before text (by bytes).
+fn compare_sql(left: &SqlValue, right: &SqlValue) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn number(value: &SqlValue) -> Option<f64> {
+        match value {
+            SqlValue::Integer(integer) => Some(*integer as f64),
+            SqlValue::Real(real) => Some(*real),
+            _ => None,
+        }
+    }
+    match (left, right) {
+        (SqlValue::Integer(left), SqlValue::Integer(right)) => left.cmp(right),
+        (SqlValue::Text(left), SqlValue::Text(right)) => left.as_bytes().cmp(right.as_bytes()),
+        _ => match (number(left), number(right)) {
+            (Some(left), Some(right)) => left.total_cmp(&right),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        },
     }
 }
 
@@ -117,9 +199,9 @@ fn intern(
 
 /// Rows written per `INSERT` statement: several rows per statement save most of the per-call
 /// overhead, and a few fixed sizes keep the prepared-statement cache small.
-const CHUNKS: [usize; 3] = [16, 4, 1];
+const CHUNKS: [usize; 3] = [64, 8, 1];
 
-/// Writes the index rows of a live document.
+/// Stages the index rows of a live document (written by the next [`Names::flush`]).
 pub(super) fn add(
     connection: &Connection,
     names: &mut Names,
@@ -128,45 +210,43 @@ pub(super) fn add(
     body: &Map<String, Value>,
 ) -> rusqlite::Result<()> {
     let (values, text) = flatten(body);
-    let mut rows = Vec::with_capacity(values.len());
+    names.values.reserve(values.len());
     for (path, value) in values {
-        rows.push((names.path(connection, &path)?, value));
-    }
-    let mut rest = rows.as_slice();
-    for size in CHUNKS {
-        while rest.len() >= size {
-            let (chunk, tail) = rest.split_at(size);
-            insert_chunk(connection, kind, row, chunk)?;
-            rest = tail;
-        }
+        let path = names.path(connection, &path)?;
+        names.values.push((kind, path, value, row));
     }
     if !text.is_empty() {
-        connection
-            .prepare_cached("INSERT INTO full_text (rowid, text) VALUES (?1, ?2)")?
-            .execute(params![row, text])?;
+        names.text.push((row, text));
     }
     Ok(())
 }
 
 fn insert_chunk(
     connection: &Connection,
-    kind: i64,
-    row: i64,
-    chunk: &[(i64, SqlValue)],
+    chunk: &[(i64, i64, SqlValue, i64)],
 ) -> rusqlite::Result<()> {
     let placeholders = (0..chunk.len())
-        .map(|index| format!("(?1, ?2, ?{}, ?{})", 3 + 2 * index, 4 + 2 * index))
+        .map(|index| {
+            let first = 4 * index;
+            format!(
+                "(?{}, ?{}, ?{}, ?{})",
+                first + 1,
+                first + 2,
+                first + 3,
+                first + 4
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "INSERT OR IGNORE INTO field_values (kind, doc, path, value) VALUES {placeholders}"
+        "INSERT OR IGNORE INTO field_values (kind, path, value, doc) VALUES {placeholders}"
     );
     let mut statement = connection.prepare_cached(&sql)?;
-    statement.raw_bind_parameter(1, kind)?;
-    statement.raw_bind_parameter(2, row)?;
-    for (index, (path, value)) in chunk.iter().enumerate() {
-        statement.raw_bind_parameter(3 + 2 * index, path)?;
-        statement.raw_bind_parameter(4 + 2 * index, value)?;
+    for (index, (kind, path, value, doc)) in chunk.iter().enumerate() {
+        statement.raw_bind_parameter(4 * index + 1, kind)?;
+        statement.raw_bind_parameter(4 * index + 2, path)?;
+        statement.raw_bind_parameter(4 * index + 3, value)?;
+        statement.raw_bind_parameter(4 * index + 4, doc)?;
     }
     statement.raw_execute()?;
     Ok(())
@@ -180,6 +260,10 @@ pub(super) fn remove(
     row: i64,
     body: &Map<String, Value>,
 ) -> rusqlite::Result<()> {
+    debug_assert!(
+        names.values.is_empty(),
+        "index rows removed while rows are staged"
+    );
     let (values, _) = flatten(body);
     let mut delete = connection.prepare_cached(
         "DELETE FROM field_values WHERE kind = ?1 AND path = ?2 AND value = ?3 AND doc = ?4",

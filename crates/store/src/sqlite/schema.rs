@@ -54,8 +54,6 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
     connection.pragma_update(None, "foreign_keys", "OFF")?;
     connection.pragma_update(None, "temp_store", "MEMORY")?;
     connection.pragma_update(None, "cache_size", -65_536)?;
-    // Checkpoint less often than every 1,000 pages: batches rewrite the same hot index pages.
-    connection.pragma_update(None, "wal_autocheckpoint", 8_000)?;
     connection.pragma_update(None, "mmap_size", 268_435_456)?;
     connection.create_scalar_function(
         "skep_words",
@@ -76,6 +74,21 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
             };
             Ok(contains_words(&value, &words))
         },
+    )?;
+    Ok(())
+}
+
+/// Settings of the writer connection only.
+///
+/// Checkpoints normally run on a background thread; the writer checkpoints itself only when
+/// the log has grown past 32,000 pages (readers holding old snapshots can stall the passive
+/// background checkpoint). FTS5 merges segments in larger steps than its default (fewer
+/// rewrites of the same postings on every commit, for a few more segments to read).
+pub(super) fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
+    connection.pragma_update(None, "wal_autocheckpoint", 32_000)?;
+    connection.execute(
+        "INSERT INTO full_text (full_text, rank) VALUES ('automerge', 8)",
+        [],
     )?;
     Ok(())
 }

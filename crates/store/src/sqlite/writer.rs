@@ -23,10 +23,14 @@ trait Job: Send {
     fn run(&mut self, transaction: &Transaction<'_>, names: &mut Names) -> Result<bool, String>;
     /// Answers the caller once the group's commit (or rollback) is known.
     fn finish(self: Box<Self>, commit: Result<(), &str>);
+    /// True when the write only inserts documents, so it may run with index rows still
+    /// staged; every other write needs them flushed first (it may read or delete them).
+    fn inserts_only(&self) -> bool;
 }
 
 struct TypedJob<T, F> {
     work: Option<F>,
+    inserts_only: bool,
     outcome: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
 }
@@ -54,6 +58,10 @@ where
         let succeeded = outcome.is_ok();
         self.outcome = Some(outcome);
         Ok(succeeded)
+    }
+
+    fn inserts_only(&self) -> bool {
+        self.inserts_only
     }
 
     fn finish(self: Box<Self>, commit: Result<(), &str>) {
@@ -85,18 +93,25 @@ impl std::fmt::Debug for WriterHandle {
 }
 
 impl WriterHandle {
-    /// Starts the writer thread owning `connection`.
-    pub(super) fn start(connection: Connection) -> Result<WriterHandle> {
+    /// Starts the writer thread owning `connection`, and the checkpointer thread owning
+    /// `checkpointer`.
+    pub(super) fn start(connection: Connection, checkpointer: Connection) -> Result<WriterHandle> {
         let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
+        let (committed, commits) = mpsc::sync_channel::<()>(1);
         std::thread::Builder::new()
             .name("skep-sqlite-writer".to_owned())
-            .spawn(move || run_writer(connection, receiver))
+            .spawn(move || run_writer(connection, receiver, &committed))
+            .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
+        std::thread::Builder::new()
+            .name("skep-sqlite-checkpoint".to_owned())
+            .spawn(move || run_checkpointer(&checkpointer, &commits))
             .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
         Ok(WriterHandle { sender })
     }
 
     /// Runs `work` in the next group transaction and returns its result once committed.
-    pub(super) async fn submit<T, F>(&self, work: F) -> Result<T>
+    /// `inserts_only`: the work only inserts new documents (see [`Job::inserts_only`]).
+    pub(super) async fn submit<T, F>(&self, inserts_only: bool, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
@@ -104,6 +119,7 @@ impl WriterHandle {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(TypedJob {
             work: Some(work),
+            inserts_only,
             outcome: None,
             reply,
         });
@@ -120,7 +136,11 @@ impl WriterHandle {
 
 /// Takes the first queued write, then every write already waiting (up to [`MAX_GROUP`]), and
 /// commits them together; ends when the store is dropped.
-fn run_writer(mut connection: Connection, receiver: mpsc::Receiver<Box<dyn Job>>) {
+fn run_writer(
+    mut connection: Connection,
+    receiver: mpsc::Receiver<Box<dyn Job>>,
+    committed: &mpsc::SyncSender<()>,
+) {
     let mut names = Names::default();
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
@@ -131,6 +151,23 @@ fn run_writer(mut connection: Connection, receiver: mpsc::Receiver<Box<dyn Job>>
             }
         }
         commit_group(&mut connection, &mut names, group);
+        // Wakes the checkpointer; a wake-up already pending covers this commit too.
+        let _ = committed.try_send(());
+    }
+}
+
+/// Pause between checkpoints, so one checkpoint covers many commits.
+const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Copies committed WAL frames into the database file off the writer thread (the writer's own
+/// automatic checkpoint is only a safety net), so checkpoint I/O and its fsync do not hold up
+/// writes. Passive: it never blocks readers or the writer. Ends with the writer.
+fn run_checkpointer(connection: &Connection, commits: &mpsc::Receiver<()>) {
+    while commits.recv().is_ok() {
+        std::thread::sleep(CHECKPOINT_PAUSE);
+        if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "background WAL checkpoint failed");
+        }
     }
 }
 
@@ -148,11 +185,21 @@ fn commit_group(connection: &mut Connection, names: &mut Names, mut group: Vec<B
     };
     let mut broken = None;
     for job in &mut group {
+        if !job.inserts_only()
+            && let Err(error) = names.flush(&transaction)
+        {
+            broken = Some(error.to_string());
+            break;
+        }
+        let mark = names.mark();
         // A panicking write must not take the writer thread (and every later write) with it.
         match catch_unwind(AssertUnwindSafe(|| job.run(&transaction, names))) {
             Ok(Ok(true)) => {}
-            // Names interned by the failed write were rolled back with it.
-            Ok(Ok(false)) => names.clear(),
+            Ok(Ok(false)) => {
+                // Its staged rows and the names it interned were rolled back with it.
+                names.rewind(mark);
+                names.clear();
+            }
             Ok(Err(reason)) => {
                 broken = Some(reason);
                 break;
@@ -163,6 +210,11 @@ fn commit_group(connection: &mut Connection, names: &mut Names, mut group: Vec<B
             }
         }
     }
+    if broken.is_none()
+        && let Err(error) = names.flush(&transaction)
+    {
+        broken = Some(error.to_string());
+    }
     let commit = match broken {
         Some(reason) => {
             let _ = transaction.rollback();
@@ -172,6 +224,7 @@ fn commit_group(connection: &mut Connection, names: &mut Names, mut group: Vec<B
     };
     if commit.is_err() {
         names.clear();
+        names.discard();
     }
     for job in group {
         job.finish(commit.as_ref().map(|_| ()).map_err(String::as_str));

@@ -164,9 +164,24 @@ const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(2
 /// writes. Passive: it never blocks readers or the writer. Ends with the writer.
 fn run_checkpointer(connection: &Connection, commits: &mpsc::Receiver<()>) {
     while commits.recv().is_ok() {
-        std::thread::sleep(CHECKPOINT_PAUSE);
+        // Let more commits arrive, so one checkpoint covers them.
+        let deadline = std::time::Instant::now() + CHECKPOINT_PAUSE;
+        let mut writer_gone = false;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match commits.recv_timeout(left) {
+                Ok(()) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    writer_gone = true;
+                    break;
+                }
+            }
+        }
         if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::warn!(%error, "background WAL checkpoint failed");
+        }
+        if writer_gone {
+            return;
         }
     }
 }

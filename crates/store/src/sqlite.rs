@@ -7,12 +7,16 @@
 
 mod aggregate;
 mod documents;
+mod evaluate;
 mod index;
+mod rows;
 mod schema;
 mod translate;
 mod writer;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, params};
@@ -24,8 +28,7 @@ use crate::{
     StoreError, Version,
 };
 use documents::{
-    conflict, count_selection, insert, not_found, parse_body, search_blocking, select, stored,
-    to_text, version,
+    conflict, insert, not_found, parse_body, search_blocking, select, stored, to_text, version,
 };
 use index::Names;
 
@@ -43,6 +46,43 @@ struct Shared {
     path: PathBuf,
     writer: writer::WriterHandle,
     readers: Mutex<Vec<Connection>>,
+    /// Advanced by the writer after every commit.
+    generation: Arc<AtomicU64>,
+    /// Aggregation results of the current generation (dashboards repeat the same `_stats`).
+    aggregations: Mutex<ResultCache>,
+}
+
+/// Aggregation results keyed by kind, query and aggregations, valid for one write generation
+/// (the idea of Elasticsearch's request cache: any write invalidates everything).
+///
+/// An entry is stored under the generation read before its read transaction started, so it
+/// reflects at least that generation's data; it is served only while no later commit exists.
+#[derive(Debug, Default)]
+struct ResultCache {
+    generation: u64,
+    entries: HashMap<String, Map<String, Value>>,
+}
+
+/// Most aggregation results cached at once.
+const MAX_CACHED_RESULTS: usize = 256;
+
+impl ResultCache {
+    fn get(&self, generation: u64, key: &str) -> Option<Map<String, Value>> {
+        (self.generation == generation)
+            .then(|| self.entries.get(key).cloned())
+            .flatten()
+    }
+
+    fn put(&mut self, generation: u64, key: String, result: &Map<String, Value>) {
+        if generation < self.generation {
+            return;
+        }
+        if generation > self.generation || self.entries.len() >= MAX_CACHED_RESULTS {
+            self.entries.clear();
+            self.generation = generation;
+        }
+        self.entries.insert(key, result.clone());
+    }
 }
 
 pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
@@ -86,12 +126,16 @@ impl SqliteStore {
         schema::create(&connection).map_err(backend)?;
         schema::configure_writer(&connection).map_err(backend)?;
         let checkpointer = open_connection(&path)?;
-        let writer = writer::WriterHandle::start(connection, checkpointer)?;
+        let generation = Arc::new(AtomicU64::new(0));
+        let writer =
+            writer::WriterHandle::start(connection, checkpointer, Arc::clone(&generation))?;
         Ok(SqliteStore {
             shared: Arc::new(Shared {
                 path,
                 writer,
                 readers: Mutex::new(Vec::new()),
+                generation,
+                aggregations: Mutex::new(ResultCache::default()),
             }),
         })
     }
@@ -339,10 +383,12 @@ impl Store for SqliteStore {
 
     async fn count(&self, kind: &str, query: &Query) -> Result<u64> {
         let (kind, query) = (kind.to_owned(), query.clone());
-        self.read(move |connection| match select(connection, &kind, &query)? {
-            Some(selection) => count_selection(connection, &selection),
-            None => Ok(0),
-        })
+        self.read(
+            move |connection| match evaluate::matching(connection, &kind, &query)? {
+                Some((_, rows)) => Ok(rows.len()),
+                None => Ok(0),
+            },
+        )
         .await
     }
 
@@ -352,13 +398,21 @@ impl Store for SqliteStore {
         query: &Query,
         aggregations: &[Aggregation],
     ) -> Result<Map<String, Value>> {
+        let key = format!("{kind}\u{0}{query:?}\u{0}{aggregations:?}");
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        if let Some(result) = lock(&self.shared.aggregations).get(generation, &key) {
+            return Ok(result);
+        }
         let (kind, query, aggregations) = (kind.to_owned(), query.clone(), aggregations.to_vec());
-        self.read(move |connection| {
-            let transaction = connection.unchecked_transaction().map_err(backend)?;
-            let result = aggregate::run(&transaction, &kind, &query, &aggregations)?;
-            transaction.commit().map_err(backend)?;
-            Ok(result)
-        })
-        .await
+        let result = self
+            .read(move |connection| {
+                let transaction = connection.unchecked_transaction().map_err(backend)?;
+                let result = aggregate::run(&transaction, &kind, &query, &aggregations)?;
+                transaction.commit().map_err(backend)?;
+                Ok(result)
+            })
+            .await?;
+        lock(&self.shared.aggregations).put(generation, key, &result);
+        Ok(result)
     }
 }

@@ -91,3 +91,56 @@ async fn grouped_inserts_updates_and_failures_leave_a_consistent_index() {
         .unwrap();
     assert_eq!(all.total, 40);
 }
+
+/// Repeated aggregations may be answered from a cache, but never after a write changed them.
+#[tokio::test]
+async fn repeated_aggregations_follow_every_write() {
+    use serde_json::json;
+    use skep_store::{Aggregation, NewDocument, Query};
+
+    let (store, _directory) = open_temp_sqlite().await;
+    let aggregations = Aggregation::parse_list(&json!([
+        {"_agg": "count"},
+        {"_agg": "field", "_field": "status", "_select": [{"_agg": "count"}]}
+    ]))
+    .unwrap();
+    for expected in 1..=5u64 {
+        let body = json!({"status": "New"}).as_object().unwrap().clone();
+        let stored = store
+            .put(
+                "alert",
+                NewDocument {
+                    id: None,
+                    parent: None,
+                    body,
+                },
+            )
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            let result = store
+                .aggregate("alert", &Query::All, &aggregations)
+                .await
+                .unwrap();
+            assert_eq!(result["count"], json!(expected));
+            assert_eq!(result["New"]["count"], json!(expected));
+        }
+        let changed = json!({"status": "Ignored"}).as_object().unwrap().clone();
+        store
+            .update("alert", &stored.id, None, changed)
+            .await
+            .unwrap();
+        let result = store
+            .aggregate("alert", &Query::eq("status", "Ignored"), &aggregations)
+            .await
+            .unwrap();
+        assert_eq!(result["count"], json!(1));
+        let undo = json!({"status": "New"}).as_object().unwrap().clone();
+        store.update("alert", &stored.id, None, undo).await.unwrap();
+        let result = store
+            .aggregate("alert", &Query::eq("status", "Ignored"), &aggregations)
+            .await
+            .unwrap();
+        assert_eq!(result["count"], json!(0));
+    }
+}

@@ -1,7 +1,11 @@
 //! `_stats` aggregations over the `field_values` index, in the result shapes of
 //! [`crate::aggregation`].
+//!
+//! The query is evaluated once into a [`RowSet`]; every aggregation, and every bucket's
+//! sub-aggregations, work on that set (or a subset of it) rather than on the query again.
+//! Index scans keep the set's rows with `skep_member(set, doc)`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate};
 use rusqlite::Connection;
@@ -9,9 +13,11 @@ use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
 use super::backend;
-use super::documents::{Selection, count_selection, page_of, select};
+use super::documents::{page_rows, read_rows};
+use super::evaluate::{self, evaluate};
+use super::rows::RowSet;
+use super::translate::{Scope, Translator};
 use crate::aggregation::{Aggregation, Interval, MetricKind, TermsOrder, merge_into, top_hit};
-use crate::query::RangeOp;
 use crate::{Page, Query, Result};
 
 /// Runs `aggregations` over the documents of `kind` matching `query`.
@@ -21,110 +27,275 @@ pub(super) fn run(
     query: &Query,
     aggregations: &[Aggregation],
 ) -> Result<Map<String, Value>> {
-    let mut result = Map::new();
-    for aggregation in aggregations {
-        apply(connection, kind, query, aggregation, &mut result)?;
-    }
-    Ok(result)
+    let (kind_id, set) = match evaluate::matching(connection, kind, query)? {
+        Some((kind_id, set)) => (Some(kind_id), set),
+        None => (None, RowSet::new()),
+    };
+    let context = Context {
+        connection,
+        kind,
+        kind_id,
+    };
+    context.run(&set, aggregations)
 }
 
-fn apply(
-    connection: &Connection,
-    kind: &str,
-    query: &Query,
-    aggregation: &Aggregation,
-    result: &mut Map<String, Value>,
-) -> Result<()> {
-    match aggregation {
-        Aggregation::Count {
-            name,
-            query: filter,
-        } => {
-            let query = with_filter(query, filter.as_ref());
-            let count = match select(connection, kind, &query)? {
-                Some(selection) => count_selection(connection, &selection)?,
-                None => 0,
-            };
-            merge_into(
-                result,
-                name.as_deref().unwrap_or("count"),
-                Value::from(count),
-            );
+/// The kind aggregated over; `kind_id` is `None` when it has no documents.
+struct Context<'c> {
+    connection: &'c Connection,
+    kind: &'c str,
+    kind_id: Option<i64>,
+}
+
+impl Context<'_> {
+    fn run(&self, set: &RowSet, aggregations: &[Aggregation]) -> Result<Map<String, Value>> {
+        let mut result = Map::new();
+        for aggregation in aggregations {
+            self.apply(set, aggregation, &mut result)?;
         }
-        Aggregation::Metric {
-            kind: metric,
-            field,
-            name,
-            query: filter,
-        } => {
-            let query = with_filter(query, filter.as_ref());
-            let value = metric_value(connection, kind, &query, *metric, field)?;
-            let key = name
-                .clone()
-                .unwrap_or_else(|| format!("{}_{field}", metric_prefix(*metric)));
-            merge_into(result, &key, value);
-        }
-        Aggregation::Terms {
-            field,
-            size,
-            order,
-            select: sub,
-            name,
-        } => {
-            let buckets = terms(connection, kind, query, field, *size, order, sub)?;
-            place(result, name.as_deref(), buckets);
-        }
-        Aggregation::Time {
-            fields,
-            interval,
-            select: sub,
-            name,
-        } => {
-            let mut buckets = Map::new();
-            for field in fields {
-                time_buckets(connection, kind, query, field, *interval, sub, &mut buckets)?;
-            }
-            place(result, name.as_deref(), buckets);
-        }
-        Aggregation::Category {
-            categories,
-            select: sub,
-            name,
-        } => {
-            let mut buckets = Map::new();
-            for (category, filter) in categories {
-                let query = query.clone().and(filter.clone());
-                buckets.insert(
-                    category.clone(),
-                    Value::Object(run(connection, kind, &query, sub)?),
+        Ok(result)
+    }
+
+    /// `set` narrowed to the documents also matching `filter`.
+    fn narrowed(&self, set: &RowSet, filter: &Query) -> Result<RowSet> {
+        let Some(id) = self.kind_id else {
+            return Ok(RowSet::new());
+        };
+        let mut narrowed = evaluate(
+            self.connection,
+            &Scope {
+                name: self.kind,
+                id,
+            },
+            filter,
+        )?;
+        narrowed.intersect(set);
+        Ok(narrowed)
+    }
+
+    fn path_id(&self, field: &str) -> Result<Option<i64>> {
+        Translator::new(self.connection).path_id(field)
+    }
+
+    fn apply(
+        &self,
+        set: &RowSet,
+        aggregation: &Aggregation,
+        result: &mut Map<String, Value>,
+    ) -> Result<()> {
+        match aggregation {
+            Aggregation::Count {
+                name,
+                query: filter,
+            } => {
+                let count = match filter {
+                    Some(filter) => self.narrowed(set, filter)?.len(),
+                    None => set.len(),
+                };
+                merge_into(
+                    result,
+                    name.as_deref().unwrap_or("count"),
+                    Value::from(count),
                 );
             }
-            place(result, name.as_deref(), buckets);
+            Aggregation::Metric {
+                kind: metric,
+                field,
+                name,
+                query: filter,
+            } => {
+                let value = match filter {
+                    Some(filter) => self.metric(&self.narrowed(set, filter)?, *metric, field)?,
+                    None => self.metric(set, *metric, field)?,
+                };
+                let key = name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}_{field}", metric_prefix(*metric)));
+                merge_into(result, &key, value);
+            }
+            Aggregation::Terms {
+                field,
+                size,
+                order,
+                select: sub,
+                name,
+            } => {
+                let buckets = self.terms(set, field, *size, order, sub)?;
+                place(result, name.as_deref(), buckets);
+            }
+            Aggregation::Time {
+                fields,
+                interval,
+                select: sub,
+                name,
+            } => {
+                let mut buckets = Map::new();
+                for field in fields {
+                    self.time_buckets(set, field, *interval, sub, &mut buckets)?;
+                }
+                place(result, name.as_deref(), buckets);
+            }
+            Aggregation::Category {
+                categories,
+                select: sub,
+                name,
+            } => {
+                let mut buckets = Map::new();
+                for (category, filter) in categories {
+                    let subset = self.narrowed(set, filter)?;
+                    buckets.insert(category.clone(), Value::Object(self.run(&subset, sub)?));
+                }
+                place(result, name.as_deref(), buckets);
+            }
+            Aggregation::Top { size, order, name } => {
+                let documents = match self.kind_id {
+                    Some(kind_id) => {
+                        let page = Page {
+                            offset: 0,
+                            limit: Some(*size),
+                        };
+                        let rows = page_rows(self.connection, kind_id, set, page, order)?;
+                        read_rows(self.connection, rows)?
+                    }
+                    None => Vec::new(),
+                };
+                let hits = documents.iter().map(top_hit).collect();
+                merge_into(result, name.as_deref().unwrap_or("top"), Value::Array(hits));
+            }
         }
-        Aggregation::Top { size, order, name } => {
-            let documents = match select(connection, kind, query)? {
-                Some(selection) => page_of(
-                    connection,
-                    &selection,
-                    Page {
-                        offset: 0,
-                        limit: Some(*size),
-                    },
-                    order,
-                )?,
-                None => Vec::new(),
-            };
-            let hits = documents.iter().map(top_hit).collect();
-            merge_into(result, name.as_deref().unwrap_or("top"), Value::Array(hits));
-        }
+        Ok(())
     }
-    Ok(())
-}
 
-fn with_filter(query: &Query, filter: Option<&Query>) -> Query {
-    match filter {
-        Some(filter) => query.clone().and(filter.clone()),
-        None => query.clone(),
+    /// The values of `path` among the documents of `set`: the SQL `FROM … WHERE` and its
+    /// parameter. `None` when nothing can match.
+    fn values_of(&self, set: &RowSet, field: &str) -> Result<Option<(String, SqlValue)>> {
+        let (Some(kind_id), Some(path)) = (self.kind_id, self.path_id(field)?) else {
+            return Ok(None);
+        };
+        if set.is_empty() {
+            return Ok(None);
+        }
+        if set.is_whole() {
+            // The index holds live documents only: no need to filter on the set.
+            return Ok(Some((
+                format!(
+                    "FROM field_values WHERE kind = {kind_id} AND path = {path} \
+                     AND (?1 IS NULL OR 1)"
+                ),
+                SqlValue::Null,
+            )));
+        }
+        Ok(Some((
+            format!(
+                "FROM field_values WHERE kind = {kind_id} AND path = {path} \
+                 AND skep_member(?1, doc)"
+            ),
+            SqlValue::Blob(set.to_blob()),
+        )))
+    }
+
+    fn metric(&self, set: &RowSet, metric: MetricKind, field: &str) -> Result<Value> {
+        let Some((from, blob)) = self.values_of(set, field)? else {
+            return Ok(Value::from(0));
+        };
+        let function = metric_prefix(metric);
+        let sql = format!("SELECT {function}(value) {from} AND value < ''");
+        let value: SqlValue = self
+            .connection
+            .prepare_cached(&sql)
+            .and_then(|mut statement| statement.query_row([blob], |row| row.get(0)))
+            .map_err(backend)?;
+        Ok(json_number(value))
+    }
+
+    fn terms(
+        &self,
+        set: &RowSet,
+        field: &str,
+        size: u64,
+        order: &[TermsOrder],
+        sub: &[Aggregation],
+    ) -> Result<Map<String, Value>> {
+        let mut buckets = Map::new();
+        let Some((from, blob)) = self.values_of(set, field)? else {
+            return Ok(buckets);
+        };
+        let mut order_terms: Vec<&str> = order
+            .iter()
+            .map(|order| match order {
+                TermsOrder::Count { descending: true } => "n DESC",
+                TermsOrder::Count { descending: false } => "n ASC",
+                TermsOrder::Term { descending: true } => "value DESC",
+                TermsOrder::Term { descending: false } => "value ASC",
+            })
+            .collect();
+        order_terms.push("value ASC");
+        let sql = format!(
+            "SELECT value, count(*) AS n {from} GROUP BY value ORDER BY {} LIMIT {}",
+            order_terms.join(", "),
+            i64::try_from(size).unwrap_or(i64::MAX)
+        );
+        let rows: Vec<(SqlValue, i64)> = self
+            .connection
+            .prepare_cached(&sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_map([blob], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect()
+            })
+            .map_err(backend)?;
+        for (value, count) in rows {
+            let results = if counts_only(sub) {
+                count_results(sub, u64::try_from(count).unwrap_or(0))
+            } else {
+                let subset = self.narrowed(set, &Query::eq(field, bucket_value(&value)))?;
+                self.run(&subset, sub)?
+            };
+            buckets.insert(bucket_key(&value), Value::Object(results));
+        }
+        Ok(buckets)
+    }
+
+    fn time_buckets(
+        &self,
+        set: &RowSet,
+        field: &str,
+        interval: Interval,
+        sub: &[Aggregation],
+        buckets: &mut Map<String, Value>,
+    ) -> Result<()> {
+        let Some((from, blob)) = self.values_of(set, field)? else {
+            return Ok(());
+        };
+        let sql = format!("SELECT value, doc {from} AND value < ''");
+        let rows: Vec<(f64, i64)> = self
+            .connection
+            .prepare_cached(&sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_map([blob], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect()
+            })
+            .map_err(backend)?;
+        let mut documents_by_start: BTreeMap<i64, RowSet> = BTreeMap::new();
+        for (millis, document) in rows {
+            if let Some(start) = bucket_start(millis.floor() as i64, interval) {
+                documents_by_start
+                    .entry(start)
+                    .or_default()
+                    .insert(document);
+            }
+        }
+        for (start, documents) in documents_by_start {
+            let results = if counts_only(sub) {
+                count_results(sub, documents.len())
+            } else {
+                self.run(&documents, sub)?
+            };
+            let mut per_field = Map::new();
+            per_field.insert(field.to_owned(), Value::Object(results));
+            merge_into(buckets, &start.to_string(), Value::Object(per_field));
+        }
+        Ok(())
     }
 }
 
@@ -149,18 +320,6 @@ fn metric_prefix(metric: MetricKind) -> &'static str {
     }
 }
 
-/// `AND doc IN (matching documents)`, or nothing when every live document matches (the index
-/// holds live documents only).
-fn document_filter(selection: &Selection) -> String {
-    if selection.condition == "1" {
-        return String::new();
-    }
-    format!(
-        " AND doc IN (SELECT d.row FROM documents d WHERE d.kind = {} AND d.deleted = 0 AND ({}))",
-        selection.kind_id, selection.condition
-    )
-}
-
 fn json_number(value: SqlValue) -> Value {
     match value {
         SqlValue::Integer(integer) => Value::from(integer),
@@ -169,36 +328,6 @@ fn json_number(value: SqlValue) -> Value {
         }
         _ => Value::from(0),
     }
-}
-
-fn metric_value(
-    connection: &Connection,
-    kind: &str,
-    query: &Query,
-    metric: MetricKind,
-    field: &str,
-) -> Result<Value> {
-    let Some(selection) = select(connection, kind, query)? else {
-        return Ok(Value::from(0));
-    };
-    let Some(path) = super::translate::Translator::new(connection).path_id(field)? else {
-        return Ok(Value::from(0));
-    };
-    let function = metric_prefix(metric);
-    let sql = format!(
-        "SELECT {function}(value) FROM field_values WHERE kind = {} AND path = {path} AND value < ''{}",
-        selection.kind_id,
-        document_filter(&selection)
-    );
-    let value: SqlValue = connection
-        .prepare_cached(&sql)
-        .and_then(|mut statement| {
-            statement.query_row(rusqlite::params_from_iter(selection.params.iter()), |row| {
-                row.get(0)
-            })
-        })
-        .map_err(backend)?;
-    Ok(json_number(value))
 }
 
 /// The text of a bucket key: numbers as `2`/`2.5`, strings as they are.
@@ -241,129 +370,6 @@ fn count_results(sub: &[Aggregation], count: u64) -> Map<String, Value> {
     result
 }
 
-fn terms(
-    connection: &Connection,
-    kind: &str,
-    query: &Query,
-    field: &str,
-    size: u64,
-    order: &[TermsOrder],
-    sub: &[Aggregation],
-) -> Result<Map<String, Value>> {
-    let mut buckets = Map::new();
-    let Some(selection) = select(connection, kind, query)? else {
-        return Ok(buckets);
-    };
-    let Some(path) = super::translate::Translator::new(connection).path_id(field)? else {
-        return Ok(buckets);
-    };
-    let mut order_terms: Vec<&str> = order
-        .iter()
-        .map(|order| match order {
-            TermsOrder::Count { descending: true } => "n DESC",
-            TermsOrder::Count { descending: false } => "n ASC",
-            TermsOrder::Term { descending: true } => "value DESC",
-            TermsOrder::Term { descending: false } => "value ASC",
-        })
-        .collect();
-    order_terms.push("value ASC");
-    let sql = format!(
-        "SELECT value, count(*) AS n FROM field_values WHERE kind = {} AND path = {path}{} \
-         GROUP BY value ORDER BY {} LIMIT {}",
-        selection.kind_id,
-        document_filter(&selection),
-        order_terms.join(", "),
-        i64::try_from(size).unwrap_or(i64::MAX)
-    );
-    let rows: Vec<(SqlValue, i64)> = connection
-        .prepare_cached(&sql)
-        .and_then(|mut statement| {
-            statement
-                .query_map(rusqlite::params_from_iter(selection.params.iter()), |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })?
-                .collect()
-        })
-        .map_err(backend)?;
-    for (value, count) in rows {
-        let results = if counts_only(sub) {
-            count_results(sub, u64::try_from(count).unwrap_or(0))
-        } else {
-            let bucket_query = query.clone().and(Query::eq(field, bucket_value(&value)));
-            run(connection, kind, &bucket_query, sub)?
-        };
-        buckets.insert(bucket_key(&value), Value::Object(results));
-    }
-    Ok(buckets)
-}
-
-fn time_buckets(
-    connection: &Connection,
-    kind: &str,
-    query: &Query,
-    field: &str,
-    interval: Interval,
-    sub: &[Aggregation],
-    buckets: &mut Map<String, Value>,
-) -> Result<()> {
-    let Some(selection) = select(connection, kind, query)? else {
-        return Ok(());
-    };
-    let Some(path) = super::translate::Translator::new(connection).path_id(field)? else {
-        return Ok(());
-    };
-    let sql = format!(
-        "SELECT value, doc FROM field_values WHERE kind = {} AND path = {path} AND value < ''{}",
-        selection.kind_id,
-        document_filter(&selection)
-    );
-    let rows: Vec<(f64, i64)> = connection
-        .prepare_cached(&sql)
-        .and_then(|mut statement| {
-            statement
-                .query_map(rusqlite::params_from_iter(selection.params.iter()), |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })?
-                .collect()
-        })
-        .map_err(backend)?;
-    let mut documents_by_start: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
-    for (millis, document) in rows {
-        if let Some(start) = bucket_start(millis.floor() as i64, interval) {
-            documents_by_start
-                .entry(start)
-                .or_default()
-                .insert(document);
-        }
-    }
-    for (start, documents) in documents_by_start {
-        let results = if counts_only(sub) {
-            count_results(sub, documents.len() as u64)
-        } else {
-            let Some(end) = bucket_end(start, interval) else {
-                continue;
-            };
-            let bucket_query = query
-                .clone()
-                .and(Query::Range {
-                    field: field.to_owned(),
-                    op: RangeOp::Gte,
-                    value: Value::from(start),
-                })
-                .and(Query::Range {
-                    field: field.to_owned(),
-                    op: RangeOp::Lt,
-                    value: Value::from(end),
-                });
-            run(connection, kind, &bucket_query, sub)?
-        };
-        let mut per_field = Map::new();
-        per_field.insert(field.to_owned(), Value::Object(results));
-        merge_into(buckets, &start.to_string(), Value::Object(per_field));
-    }
-    Ok(())
-}
-
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
@@ -390,24 +396,6 @@ pub(crate) fn bucket_start(millis: i64, interval: Interval) -> Option<i64> {
         Interval::Years(count) => {
             let year = i64::from(DateTime::from_timestamp_millis(millis)?.year());
             month_start(year.div_euclid(i64::from(count)) * i64::from(count) * 12)
-        }
-    }
-}
-
-/// Start of the bucket after the one starting at `start`.
-fn bucket_end(start: i64, interval: Interval) -> Option<i64> {
-    match interval {
-        Interval::Minutes(count) => Some(start + MINUTE * i64::from(count)),
-        Interval::Hours(count) => Some(start + HOUR * i64::from(count)),
-        Interval::Days(count) => Some(start + DAY * i64::from(count)),
-        Interval::Weeks(count) => Some(start + 7 * DAY * i64::from(count)),
-        Interval::Months(count) => {
-            let date = DateTime::from_timestamp_millis(start)?;
-            month_start(i64::from(date.year()) * 12 + i64::from(date.month0()) + i64::from(count))
-        }
-        Interval::Years(count) => {
-            let date = DateTime::from_timestamp_millis(start)?;
-            month_start((i64::from(date.year()) + i64::from(count)) * 12)
         }
     }
 }
@@ -451,14 +439,6 @@ mod tests {
         assert_eq!(
             bucket_start(millis, Interval::Years(1)),
             Some(1_577_836_800_000)
-        );
-        assert_eq!(
-            bucket_end(1_598_918_400_000, Interval::Months(1)),
-            Some(1_601_510_400_000)
-        );
-        assert_eq!(
-            bucket_end(1_577_836_800_000, Interval::Years(1)),
-            Some(1_609_459_200_000)
         );
     }
 }

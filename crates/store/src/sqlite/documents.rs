@@ -5,7 +5,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
 use super::backend;
+use super::evaluate;
 use super::index::{self, Names};
+use super::rows::RowSet;
 use super::translate::{Scope, Translator};
 use crate::error::DUPLICATE;
 use crate::{Document, Hits, NewDocument, Page, Query, Result, Sort, StoreError, Version};
@@ -174,22 +176,6 @@ pub(super) fn select(
     }))
 }
 
-pub(super) fn count_selection(connection: &Connection, selection: &Selection) -> Result<u64> {
-    let sql = format!(
-        "SELECT count(*) FROM documents d WHERE d.kind = {} AND d.deleted = 0 AND ({})",
-        selection.kind_id, selection.condition
-    );
-    let count: i64 = connection
-        .prepare_cached(&sql)
-        .and_then(|mut statement| {
-            statement.query_row(rusqlite::params_from_iter(selection.params.iter()), |row| {
-                row.get(0)
-            })
-        })
-        .map_err(backend)?;
-    Ok(u64::try_from(count).unwrap_or(0))
-}
-
 pub(super) fn search_blocking(
     connection: &Connection,
     kind: &str,
@@ -198,66 +184,84 @@ pub(super) fn search_blocking(
     sort: &[Sort],
 ) -> Result<Hits> {
     let transaction = connection.unchecked_transaction().map_err(backend)?;
-    let Some(selection) = select(&transaction, kind, query)? else {
+    let Some((kind_id, matching)) = evaluate::matching(&transaction, kind, query)? else {
         return Ok(Hits {
             total: 0,
             documents: Vec::new(),
         });
     };
-    // The matching rows are computed once: their number is the total, and the common page
-    // shapes are cut from them without evaluating the query again.
-    let mut rows = matching_rows(&transaction, &selection)?;
-    let total = rows.len() as u64;
+    let total = matching.len();
+    let rows = page_rows(&transaction, kind_id, &matching, page, sort)?;
+    let documents = read_rows(&transaction, rows)?;
+    transaction.commit().map_err(backend)?;
+    Ok(Hits { total, documents })
+}
+
+/// The rows of one page of `matching`, in `sort` order (newest first by default and as the
+/// last tie-break).
+pub(super) fn page_rows(
+    connection: &Connection,
+    kind_id: i64,
+    matching: &RowSet,
+    page: Page,
+    sort: &[Sort],
+) -> Result<Vec<i64>> {
     let keys: Vec<&Sort> = sort
         .iter()
         .filter(|sort| !matches!(sort.field.as_str(), "_doc" | "_score"))
         .collect();
-    let page_rows = match keys.as_slice() {
-        [] => {
-            rows.sort_unstable_by(|left, right| right.cmp(left));
-            window(rows, page)
-        }
+    let total = matching.len();
+    match keys.as_slice() {
+        [] => Ok(window(matching.descending(), page)),
         [key] if total >= INDEX_ORDER_FROM && !key.field.starts_with('_') => {
-            rows_in_index_order(&transaction, selection.kind_id, key, rows, page)?
+            rows_in_index_order(connection, kind_id, key, matching, page)
         }
         _ => {
-            let documents = page_of(&transaction, &selection, page, sort)?;
-            transaction.commit().map_err(backend)?;
-            return Ok(Hits { total, documents });
+            let order = Translator::new(connection).order_by(sort, "d")?;
+            let limit = page
+                .limit
+                .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+            let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+            // A small set is listed inline; a large one is filtered from the kind's rows.
+            let (filter, params) = if total <= INLINE_ROWS {
+                let list = matching
+                    .descending()
+                    .map(|row| row.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                (format!("d.row IN ({list})"), Vec::new())
+            } else {
+                (
+                    format!("d.kind = {kind_id} AND d.deleted = 0 AND skep_member(?1, d.row)"),
+                    vec![rusqlite::types::Value::Blob(matching.to_blob())],
+                )
+            };
+            let sql = format!(
+                "SELECT d.row FROM documents d WHERE {filter} ORDER BY {order} \
+                 LIMIT {limit} OFFSET {offset}"
+            );
+            let mut statement = connection.prepare(&sql).map_err(backend)?;
+            statement
+                .query_map(rusqlite::params_from_iter(params.iter()), |row| row.get(0))
+                .and_then(Iterator::collect)
+                .map_err(backend)
         }
-    };
-    let documents = read_rows(&transaction, page_rows)?;
-    transaction.commit().map_err(backend)?;
-    Ok(Hits { total, documents })
+    }
 }
 
 /// From this many matches on, a page sorted on one body field walks that field's index in
 /// order instead of reading the sort value of every match from its body.
 const INDEX_ORDER_FROM: u64 = 300;
 
-fn matching_rows(connection: &Connection, selection: &Selection) -> Result<Vec<i64>> {
-    let sql = format!(
-        "SELECT d.row FROM documents d WHERE d.kind = {} AND d.deleted = 0 AND ({})",
-        selection.kind_id, selection.condition
-    );
-    connection
-        .prepare_cached(&sql)
-        .and_then(|mut statement| {
-            statement
-                .query_map(rusqlite::params_from_iter(selection.params.iter()), |row| {
-                    row.get(0)
-                })?
-                .collect()
-        })
-        .map_err(backend)
-}
+/// Up to this many matches, a page sorted in SQL lists the matching rows in its statement.
+const INLINE_ROWS: u64 = 2_000;
 
-fn window(rows: Vec<i64>, page: Page) -> Vec<i64> {
+fn window(rows: impl Iterator<Item = i64>, page: Page) -> Vec<i64> {
     let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
     let limit = page.limit.map_or(usize::MAX, |limit| {
         usize::try_from(limit).unwrap_or(usize::MAX)
     });
-    rows.into_iter().skip(offset).take(limit).collect()
+    rows.skip(offset).take(limit).collect()
 }
 
 /// The page of `matching` rows sorted on one body field, read in the order of its value
@@ -267,22 +271,20 @@ fn rows_in_index_order(
     connection: &Connection,
     kind: i64,
     key: &Sort,
-    mut matching: Vec<i64>,
+    matching: &RowSet,
     page: Page,
 ) -> Result<Vec<i64>> {
     let Some(path) = Translator::new(connection).path_id(&key.field)? else {
         // The field was never written: every match lacks it.
-        matching.sort_unstable_by(|left, right| right.cmp(left));
-        return Ok(window(matching, page));
+        return Ok(window(matching.descending(), page));
     };
-    let total = matching.len();
+    let total = usize::try_from(matching.len()).unwrap_or(usize::MAX);
     let wanted = usize::try_from(page.offset)
         .unwrap_or(usize::MAX)
         .saturating_add(page.limit.map_or(usize::MAX, |limit| {
             usize::try_from(limit).unwrap_or(usize::MAX)
         }))
         .min(total);
-    let matching_set: std::collections::HashSet<i64> = matching.iter().copied().collect();
     let direction = if key.descending { "DESC" } else { "ASC" };
     let sql = format!(
         "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} \
@@ -290,32 +292,34 @@ fn rows_in_index_order(
     );
     let mut statement = connection.prepare_cached(&sql).map_err(backend)?;
     let mut results = statement.query([]).map_err(backend)?;
-    let mut placed = std::collections::HashSet::new();
+    let mut placed = RowSet::new();
     let mut rows = Vec::new();
     while rows.len() < wanted {
         let Some(result) = results.next().map_err(backend)? else {
             break;
         };
         let row: i64 = result.get(0).map_err(backend)?;
-        if placed.insert(row) && matching_set.contains(&row) {
+        if matching.contains(row) && !placed.contains(row) {
+            placed.insert(row);
             rows.push(row);
         }
     }
     if rows.len() < wanted {
         // Every value was read: the remaining matches have none.
-        let mut missing: Vec<i64> = matching
-            .into_iter()
-            .filter(|row| !placed.contains(row))
-            .collect();
-        missing.sort_unstable_by(|left, right| right.cmp(left));
-        rows.extend(missing.into_iter().take(wanted - rows.len()));
+        let missing = wanted - rows.len();
+        rows.extend(
+            matching
+                .descending()
+                .filter(|row| !placed.contains(*row))
+                .take(missing),
+        );
     }
     let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
     Ok(rows.into_iter().skip(offset).collect())
 }
 
 /// Reads the documents of `rows`, in that order.
-fn read_rows(connection: &Connection, rows: Vec<i64>) -> Result<Vec<Document>> {
+pub(super) fn read_rows(connection: &Connection, rows: Vec<i64>) -> Result<Vec<Document>> {
     let mut read = connection
         .prepare_cached(&format!(
             "SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.row = ?1"
@@ -324,34 +328,4 @@ fn read_rows(connection: &Connection, rows: Vec<i64>) -> Result<Vec<Document>> {
     rows.into_iter()
         .map(|row| into_document(read.query_row([row], document_from_row).map_err(backend)?))
         .collect()
-}
-
-pub(super) fn page_of(
-    connection: &Connection,
-    selection: &Selection,
-    page: Page,
-    sort: &[Sort],
-) -> Result<Vec<Document>> {
-    let order = Translator::new(connection).order_by(sort, "d")?;
-    let limit = page
-        .limit
-        .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
-    let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
-    // Rows first, bodies after: sorting carries only row numbers, not whole documents.
-    let sql = format!(
-        "SELECT d.row FROM documents d WHERE d.kind = {} AND d.deleted = 0 AND ({}) \
-         ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-        selection.kind_id, selection.condition
-    );
-    let rows: Vec<i64> = connection
-        .prepare_cached(&sql)
-        .and_then(|mut statement| {
-            statement
-                .query_map(rusqlite::params_from_iter(selection.params.iter()), |row| {
-                    row.get(0)
-                })?
-                .collect()
-        })
-        .map_err(backend)?;
-    read_rows(connection, rows)
 }

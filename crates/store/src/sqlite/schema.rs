@@ -53,8 +53,10 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
     connection.pragma_update(None, "temp_store", "MEMORY")?;
-    connection.pragma_update(None, "cache_size", -65_536)?;
-    connection.pragma_update(None, "mmap_size", 268_435_456)?;
+    // Memory: each connection keeps its own page cache, and mapped pages count in the
+    // process's resident set, so readers keep a small cache and nothing is mapped; the OS
+    // page cache still holds the file. The writer gets a larger cache (configure_writer).
+    connection.pragma_update(None, "cache_size", -8_192)?;
     connection.create_scalar_function(
         "skep_words",
         2,
@@ -75,6 +77,27 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
             Ok(contains_words(&value, &words))
         },
     )?;
+    // skep_member(set, row): whether `row` is in a row set passed as a blob (see rows.rs).
+    connection.create_scalar_function(
+        "skep_member",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |context| {
+            let rusqlite::types::ValueRef::Blob(set) = context.get_raw(0) else {
+                return Ok(false);
+            };
+            let rusqlite::types::ValueRef::Integer(row) = context.get_raw(1) else {
+                return Ok(false);
+            };
+            Ok(super::rows::blob_contains(set, row))
+        },
+    )?;
+    connection.create_aggregate_function(
+        "skep_rows",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        super::rows::Collect,
+    )?;
     Ok(())
 }
 
@@ -85,6 +108,7 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
 /// background checkpoint). FTS5 merges segments in larger steps than its default (fewer
 /// rewrites of the same postings on every commit, for a few more segments to read).
 pub(super) fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
+    connection.pragma_update(None, "cache_size", -32_768)?;
     connection.pragma_update(None, "wal_autocheckpoint", 32_000)?;
     connection.execute(
         "INSERT INTO full_text (full_text, rank) VALUES ('automerge', 8)",

@@ -13,7 +13,7 @@ use crate::query::{Query, RangeOp};
 use crate::{Result, Sort};
 
 /// Fields that name document metadata columns rather than body paths.
-fn column(field: &str) -> Option<&'static str> {
+pub(super) fn column(field: &str) -> Option<&'static str> {
     match field {
         "_id" => Some("id"),
         "_parent" => Some("parent"),
@@ -51,6 +51,9 @@ pub(super) struct Translator<'c> {
     connection: &'c Connection,
     pub(super) params: Vec<SqlValue>,
     aliases: usize,
+    /// Set by the row evaluator: a condition on a body path is written as the bare
+    /// `SELECT doc FROM field_values …` listing its rows, not as a condition on `alias`.
+    pub(super) rows_only: bool,
 }
 
 impl<'c> Translator<'c> {
@@ -59,6 +62,7 @@ impl<'c> Translator<'c> {
             connection,
             params: Vec::new(),
             aliases: 0,
+            rows_only: false,
         }
     }
 
@@ -203,14 +207,20 @@ impl<'c> Translator<'c> {
     }
 
     /// The condition that the field's value satisfies `filter` (written over `value`).
-    fn on_values(target: &Target, filter: &str, scope: &Scope<'_>, alias: &str) -> String {
+    fn on_values(&self, target: &Target, filter: &str, scope: &Scope<'_>, alias: &str) -> String {
         match target {
             Target::Column(_) => format!("({filter})"),
-            Target::Path(path) => format!(
-                "{alias}.row IN (SELECT doc FROM field_values \
-                 WHERE kind = {} AND path = {path} AND {filter})",
-                scope.id
-            ),
+            Target::Path(path) => {
+                let rows = format!(
+                    "SELECT doc FROM field_values WHERE kind = {} AND path = {path} AND {filter}",
+                    scope.id
+                );
+                if self.rows_only {
+                    rows
+                } else {
+                    format!("{alias}.row IN ({rows})")
+                }
+            }
         }
     }
 
@@ -233,7 +243,7 @@ impl<'c> Translator<'c> {
             .map(|value| self.bind(value))
             .collect::<Vec<_>>()
             .join(", ");
-        Ok(Self::on_values(
+        Ok(self.on_values(
             &target,
             &format!("{} IN ({list})", target.value(alias)),
             scope,
@@ -277,12 +287,7 @@ impl<'c> Translator<'c> {
                 _ => {}
             }
         }
-        Ok(Self::on_values(
-            &target,
-            &filters.join(" AND "),
-            scope,
-            alias,
-        ))
+        Ok(self.on_values(&target, &filters.join(" AND "), scope, alias))
     }
 
     fn exists(&mut self, field: &str, scope: &Scope<'_>, alias: &str) -> Result<String> {
@@ -298,10 +303,15 @@ impl<'c> Translator<'c> {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        Ok(format!(
-            "{alias}.row IN (SELECT doc FROM field_values WHERE kind = {} AND path IN ({list}))",
+        let rows = format!(
+            "SELECT doc FROM field_values WHERE kind = {} AND path IN ({list})",
             scope.id
-        ))
+        );
+        Ok(if self.rows_only {
+            rows
+        } else {
+            format!("{alias}.row IN ({rows})")
+        })
     }
 
     fn like(&mut self, field: &str, text: &str, scope: &Scope<'_>, alias: &str) -> Result<String> {
@@ -309,7 +319,7 @@ impl<'c> Translator<'c> {
             return Ok("0".into());
         };
         let parameter = self.bind(SqlValue::Text(text.to_owned()));
-        Ok(Self::on_values(
+        Ok(self.on_values(
             &target,
             &format!("skep_words({}, {parameter})", target.value(alias)),
             scope,
@@ -328,7 +338,7 @@ impl<'c> Translator<'c> {
             return Ok("0".into());
         };
         let parameter = self.bind(SqlValue::Text(glob_pattern(pattern)));
-        Ok(Self::on_values(
+        Ok(self.on_values(
             &target,
             &format!("{} GLOB {parameter}", target.value(alias)),
             scope,

@@ -4,7 +4,8 @@
 //! write that returned is still durable.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
@@ -95,12 +96,17 @@ impl std::fmt::Debug for WriterHandle {
 impl WriterHandle {
     /// Starts the writer thread owning `connection`, and the checkpointer thread owning
     /// `checkpointer`.
-    pub(super) fn start(connection: Connection, checkpointer: Connection) -> Result<WriterHandle> {
+    /// `generation` is advanced after every commit, before its callers are answered.
+    pub(super) fn start(
+        connection: Connection,
+        checkpointer: Connection,
+        generation: Arc<AtomicU64>,
+    ) -> Result<WriterHandle> {
         let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
         let (committed, commits) = mpsc::sync_channel::<()>(1);
         std::thread::Builder::new()
             .name("skep-sqlite-writer".to_owned())
-            .spawn(move || run_writer(connection, receiver, &committed))
+            .spawn(move || run_writer(connection, receiver, &committed, &generation))
             .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
         std::thread::Builder::new()
             .name("skep-sqlite-checkpoint".to_owned())
@@ -140,6 +146,7 @@ fn run_writer(
     mut connection: Connection,
     receiver: mpsc::Receiver<Box<dyn Job>>,
     committed: &mpsc::SyncSender<()>,
+    generation: &AtomicU64,
 ) {
     let mut names = Names::default();
     while let Ok(first) = receiver.recv() {
@@ -150,7 +157,7 @@ fn run_writer(
                 Err(_) => break,
             }
         }
-        commit_group(&mut connection, &mut names, group);
+        commit_group(&mut connection, &mut names, group, generation);
         // Wakes the checkpointer; a wake-up already pending covers this commit too.
         let _ = committed.try_send(());
     }
@@ -186,7 +193,12 @@ fn run_checkpointer(connection: &Connection, commits: &mpsc::Receiver<()>) {
     }
 }
 
-fn commit_group(connection: &mut Connection, names: &mut Names, mut group: Vec<Box<dyn Job>>) {
+fn commit_group(
+    connection: &mut Connection,
+    names: &mut Names,
+    mut group: Vec<Box<dyn Job>>,
+    generation: &AtomicU64,
+) {
     let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(transaction) => transaction,
         Err(error) => {
@@ -241,6 +253,9 @@ fn commit_group(connection: &mut Connection, names: &mut Names, mut group: Vec<B
         names.clear();
         names.discard();
     }
+    // Before any caller hears of its write, so a reader that starts after that sees a newer
+    // generation than any cached result computed before the write.
+    generation.fetch_add(1, Ordering::AcqRel);
     for job in group {
         job.finish(commit.as_ref().map(|_| ()).map_err(String::as_str));
     }

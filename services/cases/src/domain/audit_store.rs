@@ -89,7 +89,10 @@ impl PutBatcher {
                         .into_iter()
                         .partition(|(queued, _, _)| *queued == kind);
                     batch = rest;
-                    write_batch(&*store, &kind, same).await;
+                    // Not awaited: batches of every kind, and the next batch formed meanwhile,
+                    // are in flight together and share the store's next group commit.
+                    let store = Arc::clone(&store);
+                    tokio::spawn(async move { write_batch(&*store, &kind, same).await });
                 }
             }
         });

@@ -278,6 +278,10 @@ pub fn unzip(archive: &[u8], password: &str) -> Result<Vec<(String, Vec<u8>)>, A
 }
 
 /// Creates observables in `case` from prepared drafts; each gets its own result, in order.
+///
+/// The creations run together, so the store writes them in one commit instead of one commit
+/// each. The same value twice in one request still behaves as if sent in turn: the second
+/// creation meets the first as a duplicate once it is stored.
 pub async fn create_many(
     store: &dyn Store,
     actor: &str,
@@ -285,11 +289,12 @@ pub async fn create_many(
     drafts: Vec<Map<String, Value>>,
     on_duplicate: OnDuplicate,
 ) -> Vec<Result<Document, ApiError>> {
-    let mut results = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        results.push(create_one(store, actor, case_id, draft, on_duplicate).await);
-    }
-    results
+    futures_util::future::join_all(
+        drafts
+            .into_iter()
+            .map(|draft| create_one(store, actor, case_id, draft, on_duplicate)),
+    )
+    .await
 }
 
 /// Creates one observable in the case `case_id` from a draft body (`data` a single string, or

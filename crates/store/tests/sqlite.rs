@@ -144,3 +144,96 @@ async fn repeated_aggregations_follow_every_write() {
         assert_eq!(result["count"], json!(0));
     }
 }
+
+/// Large results sorted on several body fields (walked through the value indexes) come in the
+/// same order as the plain definition: each key in turn, documents lacking a key after those
+/// holding it, newest first on ties; and paging cuts that order.
+#[tokio::test]
+async fn large_results_sort_on_several_keys_through_the_indexes() {
+    use serde_json::{Map, Value, json};
+    use skep_store::{NewDocument, Page, Query, Sort};
+
+    let (store, _directory) = open_temp_sqlite().await;
+    let mut expected: Vec<(usize, Map<String, Value>)> = Vec::new();
+    let mut documents = Vec::new();
+    for number in 0..700usize {
+        let mut body = Map::new();
+        body.insert("kept".into(), json!(number % 7 != 0));
+        if number % 11 != 0 {
+            body.insert("flag".into(), json!(number % 13 == 0));
+        }
+        if number % 5 != 0 {
+            body.insert("severity".into(), json!(1 + number % 3));
+        }
+        body.insert("startDate".into(), json!((number * 7919) % 1000));
+        expected.push((number, body.clone()));
+        documents.push(NewDocument {
+            id: Some(format!("d{number:04}")),
+            parent: None,
+            body,
+        });
+    }
+    for result in store.put_many("case", documents).await.unwrap() {
+        result.unwrap();
+    }
+    // Keys: flag descending, severity ascending, startDate descending; then newest first.
+    let key = |body: &Map<String, Value>| {
+        let flag = body
+            .get("flag")
+            .map(|flag| if flag == &json!(true) { 0 } else { 1 });
+        let severity = body.get("severity").and_then(Value::as_i64);
+        let start = body.get("startDate").and_then(Value::as_i64).unwrap();
+        (
+            flag.unwrap_or(2),
+            severity.map_or((1, 0), |s| (0, s)),
+            -start,
+        )
+    };
+    expected.retain(|(_, body)| body["kept"] == json!(true));
+    expected.sort_by(|(left_number, left), (right_number, right)| {
+        key(left)
+            .cmp(&key(right))
+            .then(right_number.cmp(left_number))
+    });
+    let sort = vec![
+        Sort {
+            field: "flag".into(),
+            descending: true,
+        },
+        Sort {
+            field: "severity".into(),
+            descending: false,
+        },
+        Sort {
+            field: "startDate".into(),
+            descending: true,
+        },
+    ];
+    for (offset, limit) in [(0u64, 15u64), (40, 30), (590, 20)] {
+        let hits = store
+            .search(
+                "case",
+                &Query::eq("kept", json!(true)),
+                Page {
+                    offset,
+                    limit: Some(limit),
+                },
+                &sort,
+            )
+            .await
+            .unwrap();
+        assert_eq!(hits.total, expected.len() as u64);
+        let got: Vec<String> = hits
+            .documents
+            .iter()
+            .map(|document| document.id.clone())
+            .collect();
+        let want: Vec<String> = expected
+            .iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|(number, _)| format!("d{number:04}"))
+            .collect();
+        assert_eq!(got, want, "page {offset}+{limit}");
+    }
+}

@@ -74,7 +74,7 @@ fn case(number: usize) -> Value {
     json!({
         "title": format!("Benchmark case {number}"),
         "description": format!("Phishing wave {} reported by users", number % 97),
-        "severity": 1 + number % 3, "tlp": number % 4, "flag": number % 50 == 0,
+        "severity": 1 + number % 3, "tlp": number % 4, "flag": number.is_multiple_of(50),
         "tags": ["bench", format!("campaign-{}", number % 20)],
     })
 }
@@ -111,7 +111,7 @@ async fn main() {
                             .create_observable(
                                 &id,
                                 &json!({"dataType": "ip", "data": values, "message": "seen",
-                                        "tags": ["bench"], "ioc": number % 10 == 0}),
+                                        "tags": ["bench"], "ioc": number.is_multiple_of(10)}),
                             )
                             .await;
                         assert_eq!(response.status().as_u16(), 201);

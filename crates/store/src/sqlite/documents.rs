@@ -211,50 +211,63 @@ pub(super) fn page_rows(
         .filter(|sort| !matches!(sort.field.as_str(), "_doc" | "_score"))
         .collect();
     let total = matching.len();
-    match keys.as_slice() {
-        [] => Ok(window(matching.descending(), page)),
-        [key] if total >= INDEX_ORDER_FROM && !key.field.starts_with('_') => {
-            rows_in_index_order(connection, kind_id, key, matching, page)
-        }
-        _ => {
-            let order = Translator::new(connection).order_by(sort, "d")?;
-            let limit = page
-                .limit
-                .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
-            let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
-            // A small set is listed inline; a large one is filtered from the kind's rows.
-            let (filter, params) = if total <= INLINE_ROWS {
-                let list = matching
-                    .descending()
-                    .map(|row| row.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                (format!("d.row IN ({list})"), Vec::new())
-            } else {
-                (
-                    format!("d.kind = {kind_id} AND d.deleted = 0 AND skep_member(?1, d.row)"),
-                    vec![rusqlite::types::Value::Blob(matching.to_blob())],
-                )
-            };
-            let sql = format!(
-                "SELECT d.row FROM documents d WHERE {filter} ORDER BY {order} \
-                 LIMIT {limit} OFFSET {offset}"
-            );
-            let mut statement = connection.prepare(&sql).map_err(backend)?;
-            statement
-                .query_map(rusqlite::params_from_iter(params.iter()), |row| row.get(0))
-                .and_then(Iterator::collect)
-                .map_err(backend)
+    if keys.is_empty() {
+        return Ok(window(matching.descending(), page));
+    }
+    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+    if total >= INDEX_ORDER_FROM && keys.iter().all(|key| !key.field.starts_with('_')) {
+        let wanted = offset
+            .saturating_add(page.limit.map_or(usize::MAX, |limit| {
+                usize::try_from(limit).unwrap_or(usize::MAX)
+            }))
+            .min(usize::try_from(total).unwrap_or(usize::MAX));
+        let mut budget = GROUP_BUDGET;
+        if let Some(rows) =
+            rows_in_index_order(connection, kind_id, &keys, matching, wanted, &mut budget)?
+        {
+            return Ok(rows.into_iter().skip(offset).collect());
         }
     }
+    let order = Translator::new(connection).order_by(sort, "d")?;
+    let limit = page
+        .limit
+        .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+    let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+    // A small set is listed inline; a large one is filtered from the kind's rows.
+    let (filter, params) = if total <= INLINE_ROWS {
+        let list = matching
+            .descending()
+            .map(|row| row.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        (format!("d.row IN ({list})"), Vec::new())
+    } else {
+        (
+            format!("d.kind = {kind_id} AND d.deleted = 0 AND skep_member(?1, d.row)"),
+            vec![rusqlite::types::Value::Blob(matching.to_blob())],
+        )
+    };
+    let sql = format!(
+        "SELECT d.row FROM documents d WHERE {filter} ORDER BY {order} \
+         LIMIT {limit} OFFSET {offset}"
+    );
+    let mut statement = connection.prepare(&sql).map_err(backend)?;
+    statement
+        .query_map(rusqlite::params_from_iter(params.iter()), |row| row.get(0))
+        .and_then(Iterator::collect)
+        .map_err(backend)
 }
 
-/// From this many matches on, a page sorted on one body field walks that field's index in
-/// order instead of reading the sort value of every match from its body.
+/// From this many matches on, a page sorted on body fields walks their value indexes in
+/// order instead of reading the sort values of every match from its body.
 const INDEX_ORDER_FROM: u64 = 300;
 
 /// Up to this many matches, a page sorted in SQL lists the matching rows in its statement.
 const INLINE_ROWS: u64 = 2_000;
+
+/// Most value groups of a leading sort key visited before sorting in SQL instead (a leading
+/// key with many values that the matches rarely hold would otherwise cost a lookup each).
+const GROUP_BUDGET: usize = 500;
 
 fn window(rows: impl Iterator<Item = i64>, page: Page) -> Vec<i64> {
     let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
@@ -264,58 +277,121 @@ fn window(rows: impl Iterator<Item = i64>, page: Page) -> Vec<i64> {
     rows.skip(offset).take(limit).collect()
 }
 
-/// The page of `matching` rows sorted on one body field, read in the order of its value
-/// index: a document's first value in that order places it (its least value ascending, its
-/// greatest descending), documents without the field come last, newest first.
+/// The first `wanted` rows of `matching` sorted on body fields, read in the order of their
+/// value indexes: a document's first value in that order places it (its least value
+/// ascending, its greatest descending), documents without a key come after those with it,
+/// and ties end newest first.
+///
+/// The last key walks its index in order, keeping the matches. An earlier key is walked value
+/// by value (one index seek each); the matches holding each value are ordered by the keys
+/// after it. `None` when more than `budget` value groups were needed.
 fn rows_in_index_order(
     connection: &Connection,
     kind: i64,
-    key: &Sort,
+    keys: &[&Sort],
     matching: &RowSet,
-    page: Page,
-) -> Result<Vec<i64>> {
+    wanted: usize,
+    budget: &mut usize,
+) -> Result<Option<Vec<i64>>> {
+    let Some((key, rest)) = keys.split_first() else {
+        return Ok(Some(matching.descending().take(wanted).collect()));
+    };
+    if wanted == 0 || matching.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
     let Some(path) = Translator::new(connection).path_id(&key.field)? else {
         // The field was never written: every match lacks it.
-        return Ok(window(matching.descending(), page));
+        return rows_in_index_order(connection, kind, rest, matching, wanted, budget);
     };
-    let total = usize::try_from(matching.len()).unwrap_or(usize::MAX);
-    let wanted = usize::try_from(page.offset)
-        .unwrap_or(usize::MAX)
-        .saturating_add(page.limit.map_or(usize::MAX, |limit| {
-            usize::try_from(limit).unwrap_or(usize::MAX)
-        }))
-        .min(total);
     let direction = if key.descending { "DESC" } else { "ASC" };
-    let sql = format!(
-        "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} \
-         ORDER BY value {direction}, doc DESC"
-    );
-    let mut statement = connection.prepare_cached(&sql).map_err(backend)?;
-    let mut results = statement.query([]).map_err(backend)?;
     let mut placed = RowSet::new();
     let mut rows = Vec::new();
-    while rows.len() < wanted {
-        let Some(result) = results.next().map_err(backend)? else {
-            break;
+    if rest.is_empty() {
+        let sql = format!(
+            "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} \
+             ORDER BY value {direction}, doc DESC"
+        );
+        let mut statement = connection.prepare_cached(&sql).map_err(backend)?;
+        let mut results = statement.query([]).map_err(backend)?;
+        while rows.len() < wanted {
+            let Some(result) = results.next().map_err(backend)? else {
+                break;
+            };
+            let row: i64 = result.get(0).map_err(backend)?;
+            if matching.contains(row) && !placed.contains(row) {
+                placed.insert(row);
+                rows.push(row);
+            }
+        }
+    } else {
+        let (first, next) = if key.descending {
+            ("ORDER BY value DESC", "value < ?1 ORDER BY value DESC")
+        } else {
+            ("ORDER BY value ASC", "value > ?1 ORDER BY value ASC")
         };
-        let row: i64 = result.get(0).map_err(backend)?;
-        if matching.contains(row) && !placed.contains(row) {
-            placed.insert(row);
-            rows.push(row);
+        let base = format!("SELECT value FROM field_values WHERE kind = {kind} AND path = {path}");
+        let mut value: Option<rusqlite::types::Value> = connection
+            .prepare_cached(&format!("{base} {first} LIMIT 1"))
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)).optional())
+            .map_err(backend)?;
+        while let Some(current) = value {
+            if rows.len() >= wanted {
+                break;
+            }
+            if *budget == 0 {
+                return Ok(None);
+            }
+            *budget -= 1;
+            let mut group = evaluate::collect(
+                connection,
+                &format!(
+                    "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} AND value = ?1"
+                ),
+                std::slice::from_ref(&current),
+            )?;
+            group.intersect(matching);
+            group.subtract(&placed);
+            if !group.is_empty() {
+                let Some(ordered) = rows_in_index_order(
+                    connection,
+                    kind,
+                    rest,
+                    &group,
+                    wanted - rows.len(),
+                    budget,
+                )?
+                else {
+                    return Ok(None);
+                };
+                placed.union(&group);
+                rows.extend(ordered);
+            }
+            value = connection
+                .prepare_cached(&format!("{base} AND {next} LIMIT 1"))
+                .and_then(|mut statement| {
+                    statement.query_row([current], |row| row.get(0)).optional()
+                })
+                .map_err(backend)?;
         }
     }
     if rows.len() < wanted {
-        // Every value was read: the remaining matches have none.
-        let missing = wanted - rows.len();
-        rows.extend(
-            matching
-                .descending()
-                .filter(|row| !placed.contains(*row))
-                .take(missing),
-        );
+        // Every value was read: the remaining matches lack this key.
+        let mut missing = matching.clone();
+        missing.subtract(&placed);
+        let Some(ordered) = rows_in_index_order(
+            connection,
+            kind,
+            rest,
+            &missing,
+            wanted - rows.len(),
+            budget,
+        )?
+        else {
+            return Ok(None);
+        };
+        rows.extend(ordered);
     }
-    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
-    Ok(rows.into_iter().skip(offset).collect())
+    Ok(Some(rows))
 }
 
 /// Reads the documents of `rows`, in that order.

@@ -186,6 +186,15 @@ fn leaf_rows(connection: &Connection, scope: &Scope<'_>, leaf: &Query) -> Result
     rows(connection, &sql, &translator.params)
 }
 
+/// Runs `sql` (`SELECT <row> FROM …`) and collects the rows it lists (for other modules).
+pub(super) fn collect(
+    connection: &Connection,
+    sql: &str,
+    params: &[rusqlite::types::Value],
+) -> Result<RowSet> {
+    rows(connection, sql, params)
+}
+
 fn rows(connection: &Connection, sql: &str, params: &[rusqlite::types::Value]) -> Result<RowSet> {
     // Collected inside SQLite by the skep_rows aggregate: one result instead of one per row.
     let collected = ["doc", "d.row", "rowid", "row"].iter().find_map(|column| {

@@ -14,6 +14,8 @@ pub struct ApiError {
     /// `None` answers an empty body (the 520 "not migrated" answer). Boxed so that
     /// `Result<_, ApiError>` stays small on every handler's return path.
     body: Option<Box<ErrorBody>>,
+    /// Answer the message as plain text instead of the JSON body (TheHive's CSRF refusal).
+    plain_text: bool,
 }
 
 /// Why an attribute of a request was refused.
@@ -110,6 +112,15 @@ impl ApiError {
         ApiError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body: Some(Box::new(ErrorBody::new(error_type, message))),
+            plain_text: false,
+        }
+    }
+
+    /// 403 answered as plain text, as TheHive answers a failed CSRF check.
+    pub fn forbidden_plain_text(message: impl Into<String>) -> Self {
+        ApiError {
+            plain_text: true,
+            ..ApiError::forbidden(message)
         }
     }
 
@@ -169,6 +180,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::from_u16(520).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             body: None,
+            plain_text: false,
         }
     }
 
@@ -226,6 +238,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         match &self.body {
+            Some(body) if self.plain_text => response
+                .content_type("text/plain; charset=utf-8")
+                .body(body.message.clone()),
             Some(body) => response.json(&**body),
             None => response.finish(),
         }

@@ -129,7 +129,9 @@ async fn authenticate(request: &HttpRequest, state: &CasesState) -> Result<Ident
         && let Some(found) = cached_user(state, CacheKey::Login(&claims.login)).await?
     {
         if !skep_http::request::csrf_valid(request, SESSION_COOKIE, XSRF_COOKIE, XSRF_HEADER) {
-            return Err(ApiError::forbidden("CSRF token missing or invalid"));
+            return Err(ApiError::forbidden_plain_text(
+                "CSRF token missing or invalid",
+            ));
         }
         return identity(found, AuthMethod::Session);
     }

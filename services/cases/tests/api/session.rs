@@ -86,6 +86,18 @@ async fn a_session_cookie_authenticates_reads_and_unsafe_calls_need_the_csrf_hea
         "the session slides"
     );
     assert_eq!(without_header.status().as_u16(), 403);
+    assert!(
+        without_header
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/plain")),
+        "a CSRF refusal is plain text, as TheHive answers it"
+    );
+    assert_eq!(
+        without_header.text().await.unwrap(),
+        "CSRF token missing or invalid"
+    );
     assert_eq!(with_header.status().as_u16(), 201);
 }
 

@@ -165,36 +165,28 @@ impl Context<'_> {
         Ok(())
     }
 
-    /// The values of `path` among the documents of `set`: the SQL `FROM … WHERE` and its
-    /// parameter. `None` when nothing can match.
-    fn values_of(&self, set: &RowSet, field: &str) -> Result<Option<(String, SqlValue)>> {
+    /// The values of `field` among the documents of `set`: the SQL `FROM … WHERE` and its
+    /// parameters. `None` when nothing can match.
+    fn values_of(&self, set: &RowSet, field: &str) -> Result<Option<(String, Vec<SqlValue>)>> {
         let (Some(kind_id), Some(path)) = (self.kind_id, self.path_id(field)?) else {
             return Ok(None);
         };
         if set.is_empty() {
             return Ok(None);
         }
+        let from = format!("FROM field_values WHERE kind = {kind_id} AND path = {path}");
         if set.is_whole() {
             // The index holds live documents only: no need to filter on the set.
-            return Ok(Some((
-                format!(
-                    "FROM field_values WHERE kind = {kind_id} AND path = {path} \
-                     AND (?1 IS NULL OR 1)"
-                ),
-                SqlValue::Null,
-            )));
+            return Ok(Some((from, Vec::new())));
         }
         Ok(Some((
-            format!(
-                "FROM field_values WHERE kind = {kind_id} AND path = {path} \
-                 AND skep_member(?1, doc)"
-            ),
-            SqlValue::Blob(set.to_blob()),
+            format!("{from} AND skep_member(?1, doc)"),
+            vec![SqlValue::Blob(set.to_blob())],
         )))
     }
 
     fn metric(&self, set: &RowSet, metric: MetricKind, field: &str) -> Result<Value> {
-        let Some((from, blob)) = self.values_of(set, field)? else {
+        let Some((from, params)) = self.values_of(set, field)? else {
             return Ok(Value::from(0));
         };
         let function = metric_prefix(metric);
@@ -202,7 +194,9 @@ impl Context<'_> {
         let value: SqlValue = self
             .connection
             .prepare_cached(&sql)
-            .and_then(|mut statement| statement.query_row([blob], |row| row.get(0)))
+            .and_then(|mut statement| {
+                statement.query_row(rusqlite::params_from_iter(&params), |row| row.get(0))
+            })
             .map_err(backend)?;
         Ok(json_number(value))
     }
@@ -216,7 +210,7 @@ impl Context<'_> {
         sub: &[Aggregation],
     ) -> Result<Map<String, Value>> {
         let mut buckets = Map::new();
-        let Some((from, blob)) = self.values_of(set, field)? else {
+        let Some((from, params)) = self.values_of(set, field)? else {
             return Ok(buckets);
         };
         let mut order_terms: Vec<&str> = order
@@ -239,7 +233,9 @@ impl Context<'_> {
             .prepare_cached(&sql)
             .and_then(|mut statement| {
                 statement
-                    .query_map([blob], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .query_map(rusqlite::params_from_iter(&params), |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })?
                     .collect()
             })
             .map_err(backend)?;
@@ -263,7 +259,7 @@ impl Context<'_> {
         sub: &[Aggregation],
         buckets: &mut Map<String, Value>,
     ) -> Result<()> {
-        let Some((from, blob)) = self.values_of(set, field)? else {
+        let Some((from, params)) = self.values_of(set, field)? else {
             return Ok(());
         };
         let sql = format!("SELECT value, doc {from} AND value < ''");
@@ -272,7 +268,9 @@ impl Context<'_> {
             .prepare_cached(&sql)
             .and_then(|mut statement| {
                 statement
-                    .query_map([blob], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .query_map(rusqlite::params_from_iter(&params), |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })?
                     .collect()
             })
             .map_err(backend)?;

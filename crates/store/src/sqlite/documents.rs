@@ -342,7 +342,7 @@ fn rows_in_index_order(
                 return Ok(None);
             }
             *budget -= 1;
-            let mut group = evaluate::collect(
+            let mut group = evaluate::rows(
                 connection,
                 &format!(
                     "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} AND value = ?1"

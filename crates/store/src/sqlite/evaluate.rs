@@ -127,21 +127,21 @@ fn restrict(connection: &Connection, scope: &Scope<'_>, set: &RowSet) -> Result<
         return Ok(RowSet::new());
     }
     if set.len() <= LOOKUP_ROWS {
+        // The rows travel as one JSON array, so the statement stays the same (and cached).
         let list = set
             .descending()
             .map(|row| row.to_string())
             .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT row FROM documents WHERE row IN ({list}) AND kind = {} AND deleted = 0",
-            scope.id
+            .join(",");
+        return rows(
+            connection,
+            &format!(
+                "SELECT row FROM documents WHERE row IN (SELECT value FROM json_each(?1)) \
+                 AND kind = {} AND deleted = 0",
+                scope.id
+            ),
+            &[rusqlite::types::Value::Text(format!("[{list}]"))],
         );
-        // Not cached: the statement differs with every set.
-        let blob: Vec<u8> = connection
-            .prepare(&sql.replacen("SELECT row FROM", "SELECT skep_rows(row) FROM", 1))
-            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
-            .map_err(backend)?;
-        return Ok(RowSet::from_blob(&blob));
     }
     rows(
         connection,
@@ -186,16 +186,12 @@ fn leaf_rows(connection: &Connection, scope: &Scope<'_>, leaf: &Query) -> Result
     rows(connection, &sql, &translator.params)
 }
 
-/// Runs `sql` (`SELECT <row> FROM …`) and collects the rows it lists (for other modules).
-pub(super) fn collect(
+/// Runs `sql` (`SELECT <row> FROM …`) and collects the rows it lists.
+pub(super) fn rows(
     connection: &Connection,
     sql: &str,
     params: &[rusqlite::types::Value],
 ) -> Result<RowSet> {
-    rows(connection, sql, params)
-}
-
-fn rows(connection: &Connection, sql: &str, params: &[rusqlite::types::Value]) -> Result<RowSet> {
     // Collected inside SQLite by the skep_rows aggregate: one result instead of one per row.
     let collected = ["doc", "d.row", "rowid", "row"].iter().find_map(|column| {
         sql.strip_prefix(&format!("SELECT {column} FROM "))

@@ -10,6 +10,7 @@
 #[allow(dead_code)]
 #[path = "../tests/api/helpers.rs"]
 mod helpers;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +19,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use helpers::TestApp;
+use support::{percentile, rss_mib};
 
 const CONCURRENT_FEEDERS: usize = 16;
 const QUERY_SAMPLES: usize = 200;
@@ -31,21 +33,6 @@ fn alert(number: usize) -> Value {
         "source": "benchmark", "sourceRef": format!("ref-{number}"), "severity": 1 + number % 4,
         "tags": ["bench", format!("batch-{}", number % 10)], "artifacts": artifacts,
     })
-}
-
-fn percentile(values: &mut [f64], fraction: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[((values.len() as f64 * fraction) as usize).min(values.len() - 1)]
-}
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
 }
 
 async fn latencies(app: &TestApp, path: &str, body: &Value) -> (f64, f64) {

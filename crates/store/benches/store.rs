@@ -170,21 +170,46 @@ async fn main() {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(1_000);
+    // Several callers, as concurrent feeders would: while one batch commits (and syncs), the
+    // next is built and queued, so the writer is never idle waiting for a caller.
+    let callers: u64 = std::env::var("SKEP_BENCH_CALLERS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(1);
+    let batches: Vec<Vec<NewDocument>> = {
+        let mut batches = Vec::new();
+        let mut number = 0;
+        while number < documents {
+            let bodies: Vec<NewDocument> = (number..(number + batch).min(documents))
+                .map(|n| NewDocument {
+                    id: None,
+                    parent: None,
+                    body: case_body(&mut random, n),
+                })
+                .collect();
+            number += bodies.len() as u64;
+            batches.push(bodies);
+        }
+        batches
+    };
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(batches.into_iter()));
     let start = Instant::now();
     let cpu_start = process_cpu_seconds();
-    let mut number = 0;
-    while number < documents {
-        let bodies: Vec<NewDocument> = (number..(number + batch).min(documents))
-            .map(|n| NewDocument {
-                id: None,
-                parent: None,
-                body: case_body(&mut random, n),
-            })
-            .collect();
-        number += bodies.len() as u64;
-        for result in store.put_many("case", bodies).await.expect("put_many") {
-            result.expect("each put");
-        }
+    let mut tasks = Vec::new();
+    for _ in 0..callers {
+        let (store, queue) = (store.clone(), queue.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let next = queue.lock().expect("the queue").next();
+                let Some(bodies) = next else { break };
+                for result in store.put_many("case", bodies).await.expect("put_many") {
+                    result.expect("each put");
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a caller");
     }
     let rate = documents as f64 / start.elapsed().as_secs_f64();
     if let (Some(before), Some(after)) = (cpu_start, process_cpu_seconds()) {
@@ -198,7 +223,7 @@ async fn main() {
         ));
     }
     table.0.push((
-        format!("batched inserts ({batch} per put_many)"),
+        format!("batched inserts ({batch} per put_many, {callers} caller(s))"),
         format!("{rate:.0} /s"),
         "".into(),
     ));

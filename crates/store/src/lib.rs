@@ -14,8 +14,10 @@ pub mod aggregation;
 mod document;
 pub mod elasticsearch;
 mod error;
+mod ids;
 pub mod query;
 pub mod sqlite;
+mod unindexed;
 
 use std::sync::Arc;
 
@@ -48,6 +50,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stores a new document. Uses the caller's id when given, otherwise generates a 20-character
     /// URL-safe id. A duplicate id gives [`StoreError::Conflict`].
     async fn put(&self, kind: &str, document: NewDocument) -> Result<Document>;
+
+    /// Declares fields of `kind` that are stored but not indexed, like an Elasticsearch object
+    /// with `enabled: false`: a query, sort or aggregation on them (or on anything inside them)
+    /// finds nothing, and full text skips them. For large copies nobody searches, such as the
+    /// snapshot of an object kept with its audit entry. Declare at startup: documents written
+    /// before keep their index entries until they are next written.
+    fn set_unindexed(&self, kind: &str, fields: &[&str]);
 
     /// Stores many new documents in one batch; each gets its own result, in input order.
     async fn put_many(

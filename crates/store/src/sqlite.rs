@@ -23,12 +23,14 @@ use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
 use crate::error::STALE_VERSION;
+use crate::unindexed::Unindexed;
 use crate::{
     Aggregation, DeleteMode, Document, Hits, NewDocument, Page, Query, Result, Sort, Store,
     StoreError, Version,
 };
 use documents::{
-    conflict, insert, not_found, parse_body, search_blocking, select, stored, to_text, version,
+    Prepared, conflict, insert, not_found, parse_body, search_blocking, select, stored, to_text,
+    version,
 };
 use index::Names;
 
@@ -50,6 +52,8 @@ struct Shared {
     generation: Arc<AtomicU64>,
     /// Aggregation results of the current generation (dashboards repeat the same `_stats`).
     aggregations: Mutex<ResultCache>,
+    /// Fields stored without index rows, per kind.
+    unindexed: Unindexed,
 }
 
 /// Aggregation results keyed by kind, query and aggregations, valid for one write generation
@@ -127,8 +131,14 @@ impl SqliteStore {
         schema::configure_writer(&connection).map_err(backend)?;
         let checkpointer = open_connection(&path)?;
         let generation = Arc::new(AtomicU64::new(0));
-        let writer =
-            writer::WriterHandle::start(connection, checkpointer, Arc::clone(&generation))?;
+        let mut log = path.clone().into_os_string();
+        log.push("-wal");
+        let writer = writer::WriterHandle::start(
+            connection,
+            checkpointer,
+            PathBuf::from(log),
+            Arc::clone(&generation),
+        )?;
         Ok(SqliteStore {
             shared: Arc::new(Shared {
                 path,
@@ -136,6 +146,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 generation,
                 aggregations: Mutex::new(ResultCache::default()),
+                unindexed: Unindexed::default(),
             }),
         })
     }
@@ -157,6 +168,36 @@ impl SqliteStore {
             let mut readers = lock(&shared.readers);
             if readers.len() < MAX_IDLE_READERS {
                 readers.push(connection);
+            }
+            result
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// [`SqliteStore::read`] with two reader connections.
+    async fn read_pair<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &mut Connection) -> Result<T> + Send + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || {
+            let idle = || lock(&shared.readers).pop();
+            let mut first = match idle() {
+                Some(connection) => connection,
+                None => open_connection(&shared.path)?,
+            };
+            let mut second = match idle() {
+                Some(connection) => connection,
+                None => open_connection(&shared.path)?,
+            };
+            let result = work(&mut first, &mut second);
+            let mut readers = lock(&shared.readers);
+            for connection in [first, second] {
+                if readers.len() < MAX_IDLE_READERS {
+                    readers.push(connection);
+                }
             }
             result
         })
@@ -197,11 +238,16 @@ fn open_connection(path: &Path) -> Result<Connection> {
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
+    fn set_unindexed(&self, kind: &str, fields: &[&str]) {
+        self.shared.unindexed.set(kind, fields);
+    }
+
     async fn put(&self, kind: &str, document: NewDocument) -> Result<Document> {
+        let prepared = Prepared::new(document, &self.shared.unindexed.of(kind))?;
         let kind = kind.to_owned();
         self.write_inserts(move |transaction, names| {
             let kind_id = names.kind(transaction, &kind).map_err(backend)?;
-            insert(transaction, names, &kind, kind_id, document)
+            insert(transaction, names, &kind, kind_id, prepared)
         })
         .await
     }
@@ -211,12 +257,18 @@ impl Store for SqliteStore {
         kind: &str,
         documents: Vec<NewDocument>,
     ) -> Result<Vec<Result<Document>>> {
+        let skip = self.shared.unindexed.of(kind);
+        let prepared = documents
+            .into_iter()
+            .map(|document| Prepared::new(document, &skip))
+            .collect::<Vec<_>>();
         let kind = kind.to_owned();
         self.write_inserts(move |transaction, names| {
             let kind_id = names.kind(transaction, &kind).map_err(backend)?;
-            let mut results = Vec::with_capacity(documents.len());
-            for document in documents {
-                let result = insert(transaction, names, &kind, kind_id, document);
+            let mut results = Vec::with_capacity(prepared.len());
+            for document in prepared {
+                let result = document
+                    .and_then(|document| insert(transaction, names, &kind, kind_id, document));
                 if let Err(error @ (StoreError::Backend(_) | StoreError::Unavailable(_))) = result {
                     return Err(error);
                 }
@@ -248,6 +300,9 @@ impl Store for SqliteStore {
         expected: Option<Version>,
         body: Map<String, Value>,
     ) -> Result<Document> {
+        // Serialised and flattened here, off the writer thread.
+        let text = to_text(&body)?;
+        let flat = index::Flat::of(&body, &self.shared.unindexed.of(kind));
         let (kind, id) = (kind.to_owned(), id.to_owned());
         self.write(move |transaction, names| {
             let current = match stored(transaction, &kind, &id)? {
@@ -261,14 +316,13 @@ impl Store for SqliteStore {
             }
             let kind_id = names.kind(transaction, &kind).map_err(backend)?;
             let seq_no = current.seq_no + 1;
-            let text = to_text(&body)?;
             transaction
                 .prepare_cached("UPDATE documents SET body = jsonb(?1), seq_no = ?2 WHERE row = ?3")
                 .and_then(|mut statement| statement.execute(params![text, seq_no, current.row]))
                 .map_err(backend)?;
             let old_body = parse_body(&current.body)?;
             index::remove(transaction, names, kind_id, current.row, &old_body).map_err(backend)?;
-            index::add(transaction, names, kind_id, current.row, &body).map_err(backend)?;
+            index::add(transaction, names, kind_id, current.row, flat).map_err(backend)?;
             Ok(Document {
                 id,
                 parent: current.parent,
@@ -308,6 +362,7 @@ impl Store for SqliteStore {
     }
 
     async fn restore(&self, kind: &str, id: &str) -> Result<Document> {
+        let skip = self.shared.unindexed.of(kind);
         let (kind, id) = (kind.to_owned(), id.to_owned());
         self.write(move |transaction, names| {
             let Some(current) = stored(transaction, &kind, &id)? else {
@@ -329,7 +384,8 @@ impl Store for SqliteStore {
                 .prepare_cached("UPDATE documents SET deleted = 0, seq_no = ?1 WHERE row = ?2")
                 .and_then(|mut statement| statement.execute(params![seq_no, current.row]))
                 .map_err(backend)?;
-            index::add(transaction, names, kind_id, current.row, &body).map_err(backend)?;
+            let flat = index::Flat::of(&body, &skip);
+            index::add(transaction, names, kind_id, current.row, flat).map_err(backend)?;
             Ok(Document {
                 id,
                 parent: current.parent,
@@ -404,14 +460,21 @@ impl Store for SqliteStore {
             return Ok(result);
         }
         let (kind, query, aggregations) = (kind.to_owned(), query.clone(), aggregations.to_vec());
-        let result = self
-            .read(move |connection| {
+        let result = if aggregate::worth_two_connections(&aggregations) {
+            let counter = Arc::clone(&self.shared.generation);
+            self.read_pair(move |first, second| {
+                aggregate::run_parallel(first, second, &counter, &kind, &query, &aggregations)
+            })
+            .await?
+        } else {
+            self.read(move |connection| {
                 let transaction = connection.unchecked_transaction().map_err(backend)?;
                 let result = aggregate::run(&transaction, &kind, &query, &aggregations)?;
                 transaction.commit().map_err(backend)?;
                 Ok(result)
             })
-            .await?;
+            .await?
+        };
         lock(&self.shared.aggregations).put(generation, key, &result);
         Ok(result)
     }

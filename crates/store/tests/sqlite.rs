@@ -237,3 +237,82 @@ async fn large_results_sort_on_several_keys_through_the_indexes() {
         assert_eq!(got, want, "page {offset}+{limit}");
     }
 }
+
+/// Dashboards ask for several aggregations at once; over many documents they are shared between
+/// two connections. The answer must be the one each aggregation gives on its own, while writes
+/// keep landing.
+#[tokio::test]
+async fn several_aggregations_of_many_documents_agree_with_each_on_its_own() {
+    use serde_json::{Map, Value, json};
+    use skep_store::{Aggregation, NewDocument, Query};
+
+    let (store, _directory) = open_temp_sqlite().await;
+    let documents: Vec<NewDocument> = (0..15_000)
+        .map(|number| NewDocument {
+            id: None,
+            parent: None,
+            body: json!({
+                "status": if number % 5 == 0 { "Closed" } else { "Open" },
+                "severity": number % 4,
+                "tags": [format!("t{}", number % 7), format!("u{}", number % 3)],
+                "score": number % 100,
+            })
+            .as_object()
+            .unwrap()
+            .clone(),
+        })
+        .collect();
+    for result in store.put_many("case", documents).await.unwrap() {
+        result.unwrap();
+    }
+    let parse = |value: Value| Aggregation::parse_list(&value).unwrap();
+    let aggregations = parse(json!([
+        {"_agg": "field", "_field": "severity", "_select": [{"_agg": "count"}]},
+        {"_agg": "field", "_field": "tags", "_size": 5, "_select": [{"_agg": "avg", "_field": "score"}]},
+        {"_agg": "count"},
+        {"_agg": "sum", "_field": "score"},
+    ]));
+    let query = Query::eq("status", "Open");
+
+    // A writer keeps committing meanwhile, so some requests see a commit between their two
+    // connections' snapshots and must fall back to one.
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for number in 0..40 {
+                let body = json!({"status": "Other", "severity": 9, "n": number});
+                store
+                    .put(
+                        "case",
+                        NewDocument {
+                            id: None,
+                            parent: None,
+                            body: body.as_object().unwrap().clone(),
+                        },
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    for _ in 0..5 {
+        let together = store
+            .aggregate("case", &query, &aggregations)
+            .await
+            .unwrap();
+        let mut alone = Map::new();
+        for aggregation in &aggregations {
+            let part = store
+                .aggregate("case", &query, std::slice::from_ref(aggregation))
+                .await
+                .unwrap();
+            for (key, value) in part {
+                alone.insert(key, value);
+            }
+        }
+        assert_eq!(Value::Object(together.clone()), Value::Object(alone));
+        assert_eq!(together["count"], json!(12_000));
+        assert_eq!(together["0"]["count"], json!(3_000));
+    }
+    writer.await.unwrap();
+}

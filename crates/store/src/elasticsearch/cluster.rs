@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::Url;
@@ -60,11 +59,7 @@ pub(super) async fn transport(settings: &EsSettings) -> crate::Result<Transport>
     })
 }
 
-/// A 20-character URL-safe id, like Elasticsearch's own.
-pub(super) fn generate_id() -> String {
-    let bytes: [u8; 15] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
+pub(super) use crate::ids::generate_id;
 
 /// Waits for the answer of a request; no answer at all means the cluster is unreachable.
 pub(super) async fn reply(result: Result<Response, elasticsearch::Error>) -> crate::Result<Reply> {

@@ -85,28 +85,32 @@ pub fn typed_field(value_type: ValueType, path: &str) -> String {
 }
 
 /// The typed fields of a body: every scalar at every path, grouped by path and JSON type (array
-/// elements join their array's path; nulls are not indexed).
-pub fn typed_fields(body: &Map<String, Value>) -> Map<String, Value> {
+/// elements join their array's path; nulls are not indexed). The `skip` fields (the kind's
+/// unindexed ones) and what they hold have none.
+pub fn typed_fields(body: &Map<String, Value>, skip: &[String]) -> Map<String, Value> {
     let mut fields: Map<String, Value> = Map::new();
     for (key, value) in body {
-        collect_typed(value, key, &mut fields);
+        collect_typed(value, key, skip, &mut fields);
     }
     fields
 }
 
-fn collect_typed(value: &Value, path: &str, fields: &mut Map<String, Value>) {
+fn collect_typed(value: &Value, path: &str, skip: &[String], fields: &mut Map<String, Value>) {
+    if crate::unindexed::skipped(skip, path) {
+        return;
+    }
     let value_type = match value {
         Value::Null => return,
         Value::Object(object) => {
             for (key, inner) in object {
-                collect_typed(inner, &format!("{path}.{key}"), fields);
+                collect_typed(inner, &format!("{path}.{key}"), skip, fields);
             }
             return;
         }
         Value::Array(items) => {
             items
                 .iter()
-                .for_each(|item| collect_typed(item, path, fields));
+                .for_each(|item| collect_typed(item, path, skip, fields));
             return;
         }
         Value::String(_) => ValueType::Text,
@@ -250,9 +254,9 @@ pub struct Hidden {
 }
 
 /// The document sent to Elasticsearch for `body`: the body itself, its hidden fields and its
-/// typed fields.
-pub fn source(body: &Map<String, Value>, hidden: &Hidden) -> Value {
-    let mut source = typed_fields(body);
+/// typed fields (none for the `skip` fields).
+pub fn source(body: &Map<String, Value>, hidden: &Hidden, skip: &[String]) -> Value {
+    let mut source = typed_fields(body, skip);
     source.insert(BODY_FIELD.to_owned(), Value::Object(body.clone()));
     source.insert(
         PARENT_FIELD.to_owned(),
@@ -324,7 +328,7 @@ mod tests {
             "nested": {"list": [1, "two", {"three": 3}], "a.b": 1.5},
             "artifacts": [{"data": "1.2.3.4"}, {"data": "evil.com"}], "empty": []});
 
-        let fields = typed_fields(body.as_object().unwrap());
+        let fields = typed_fields(body.as_object().unwrap(), &[]);
 
         assert_eq!(
             Value::Object(fields),
@@ -352,7 +356,7 @@ mod tests {
             sequence: 42,
         };
 
-        let stored = source(&body, &hidden);
+        let stored = source(&body, &hidden, &[]);
         let (read_body, read_hidden) =
             split_source("abc", "case", stored.as_object().cloned().unwrap());
 

@@ -24,6 +24,7 @@ use super::translate::{
     Collect, document_from_hit, live, pending_joins, resolve_joins, search_body, to_es_query,
     to_es_sort,
 };
+use crate::unindexed::Unindexed;
 use crate::{
     Aggregation, DeleteMode, Document, Hits, NewDocument, Page, Query, Sort, Store, StoreError,
     Version,
@@ -55,6 +56,8 @@ pub struct ElasticStore {
     indices: Mutex<HashSet<String>>,
     /// Last creation sequence handed out.
     sequence: AtomicU64,
+    /// Fields stored in the body only, without typed fields, per kind.
+    unindexed: Unindexed,
 }
 
 // Written by hand: the client's own Debug output includes the credentials.
@@ -91,6 +94,7 @@ impl ElasticStore {
             prefix: settings.index_prefix.clone(),
             indices: Mutex::new(HashSet::new()),
             sequence: AtomicU64::new(0),
+            unindexed: Unindexed::default(),
         };
         let reply = reply(store.client.info().send().await).await?;
         if reply.status != 200 {
@@ -201,7 +205,11 @@ impl ElasticStore {
                 .if_seq_no(to_i64(version.seq_no))
                 .if_primary_term(to_i64(version.primary_term))
                 .refresh(Refresh::WaitFor)
-                .body(mapping::source(body, hidden))
+                .body(mapping::source(
+                    body,
+                    hidden,
+                    &self.unindexed.of(&hidden.kind),
+                ))
                 .send()
                 .await,
         )
@@ -439,6 +447,10 @@ impl ElasticStore {
 
 #[async_trait::async_trait]
 impl Store for ElasticStore {
+    fn set_unindexed(&self, kind: &str, fields: &[&str]) {
+        self.unindexed.set(kind, fields);
+    }
+
     #[tracing::instrument(skip_all, fields(kind = %kind))]
     async fn put(&self, kind: &str, document: NewDocument) -> crate::Result<Document> {
         let index = self.index_for(kind).await?;
@@ -448,7 +460,11 @@ impl Store for ElasticStore {
                 .index(IndexParts::IndexId(&index, &hidden.id))
                 .op_type(OpType::Create)
                 .refresh(Refresh::WaitFor)
-                .body(mapping::source(&document.body, &hidden))
+                .body(mapping::source(
+                    &document.body,
+                    &hidden,
+                    &self.unindexed.of(kind),
+                ))
                 .send()
                 .await,
         )
@@ -472,6 +488,7 @@ impl Store for ElasticStore {
         documents: Vec<NewDocument>,
     ) -> crate::Result<Vec<crate::Result<Document>>> {
         let index = self.index_for(kind).await?;
+        let skip = self.unindexed.of(kind);
         let mut results = Vec::with_capacity(documents.len());
         let mut batch: Vec<(Hidden, Map<String, Value>)> = Vec::new();
         let mut lines: Vec<String> = Vec::new();
@@ -494,7 +511,7 @@ impl Store for ElasticStore {
                 }
             };
             let action = json!({"create": {"_id": hidden.id}}).to_string();
-            let source = mapping::source(&document.body, &hidden).to_string();
+            let source = mapping::source(&document.body, &hidden, &skip).to_string();
             if !batch.is_empty()
                 && (batch.len() >= BULK_MAX_DOCUMENTS
                     || bytes + action.len() + source.len() > BULK_MAX_BYTES)

@@ -6,6 +6,7 @@
 //! Index scans keep the set's rows with `skep_member(set, doc)`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use chrono::{DateTime, Datelike, NaiveDate};
 use rusqlite::Connection;
@@ -39,6 +40,131 @@ pub(super) fn run(
     context.run(&set, aggregations)
 }
 
+/// Below this many matching documents, aggregations run one after the other: a second thread
+/// and connection cost more than they save.
+const PARALLEL_ROWS: u64 = 10_000;
+
+/// [`run`] with the aggregations shared between two connections (two cores), for dashboards
+/// that ask for several aggregations of many documents.
+///
+/// Both connections must read the same snapshot. `generation` is the writer's commit counter,
+/// odd while a commit is being made: when it is even and unchanged from before the first read
+/// transaction began until after the second began, no commit happened between the two
+/// snapshots. Otherwise everything runs on `first` alone.
+pub(super) fn run_parallel(
+    first: &mut Connection,
+    second: &mut Connection,
+    generation: &AtomicU64,
+    kind: &str,
+    query: &Query,
+    aggregations: &[Aggregation],
+) -> Result<Map<String, Value>> {
+    let before = generation.load(AtomicOrdering::Acquire);
+    let first = Snapshot::begin(first)?;
+    let second = Snapshot::begin(second)?;
+    let same = before.is_multiple_of(2) && generation.load(AtomicOrdering::Acquire) == before;
+    let heavy: Vec<usize> = (0..aggregations.len())
+        .filter(|index| !cheap(&aggregations[*index]))
+        .collect();
+    let (kind_id, set) = match evaluate::matching(first.connection(), kind, query)? {
+        Some((kind_id, set)) => (Some(kind_id), set),
+        None => (None, RowSet::new()),
+    };
+    let context = Context {
+        connection: first.connection(),
+        kind,
+        kind_id,
+    };
+    if !same || heavy.len() < 2 || set.len() < PARALLEL_ROWS {
+        drop(second);
+        return context.run(&set, aggregations);
+    }
+    // Every other costly aggregation goes to the second connection.
+    let theirs: Vec<usize> = heavy.iter().copied().skip(1).step_by(2).collect();
+    let mut parts: Vec<Option<Result<Map<String, Value>>>> =
+        (0..aggregations.len()).map(|_| None).collect();
+    let their_parts = std::thread::scope(|scope| {
+        let (set, theirs) = (&set, &theirs);
+        let helper = scope.spawn(move || {
+            let context = Context {
+                connection: second.connection(),
+                kind,
+                kind_id,
+            };
+            theirs
+                .iter()
+                .map(|index| (*index, context.part(set, &aggregations[*index])))
+                .collect::<Vec<_>>()
+        });
+        for (index, aggregation) in aggregations.iter().enumerate() {
+            if !theirs.contains(&index) {
+                parts[index] = Some(context.part(set, aggregation));
+            }
+        }
+        helper.join()
+    });
+    let their_parts = their_parts.map_err(|_| {
+        crate::StoreError::Backend(anyhow::anyhow!("an aggregation thread panicked"))
+    })?;
+    for (index, part) in their_parts {
+        parts[index] = Some(part);
+    }
+    let mut result = Map::new();
+    for part in parts.into_iter().flatten() {
+        for (key, value) in part? {
+            merge_into(&mut result, &key, value);
+        }
+    }
+    Ok(result)
+}
+
+/// Whether [`run_parallel`] may help: at least two aggregations that cost more than a count.
+pub(super) fn worth_two_connections(aggregations: &[Aggregation]) -> bool {
+    aggregations
+        .iter()
+        .filter(|aggregation| !cheap(aggregation))
+        .count()
+        >= 2
+}
+
+/// Aggregations that cost next to nothing once the query is evaluated.
+fn cheap(aggregation: &Aggregation) -> bool {
+    matches!(aggregation, Aggregation::Count { query: None, .. })
+}
+
+/// A read transaction on a connection, rolled back when dropped (it only read), so a pooled
+/// connection never keeps an old snapshot.
+struct Snapshot<'c> {
+    connection: &'c mut Connection,
+}
+
+impl<'c> Snapshot<'c> {
+    /// Begins the transaction and reads once, which fixes its snapshot.
+    fn begin(connection: &'c mut Connection) -> Result<Snapshot<'c>> {
+        connection.execute_batch("BEGIN").map_err(backend)?;
+        let snapshot = Snapshot { connection };
+        snapshot
+            .connection
+            .query_row("SELECT count(*) FROM kinds", [], |_| Ok(()))
+            .map_err(backend)?;
+        Ok(snapshot)
+    }
+
+    fn connection(&self) -> &Connection {
+        self.connection
+    }
+}
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        if !self.connection.is_autocommit()
+            && let Err(error) = self.connection.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(%error, "ending a read transaction failed");
+        }
+    }
+}
+
 /// The kind aggregated over; `kind_id` is `None` when it has no documents.
 struct Context<'c> {
     connection: &'c Connection,
@@ -53,6 +179,13 @@ impl Context<'_> {
             self.apply(set, aggregation, &mut result)?;
         }
         Ok(result)
+    }
+
+    /// The result of one aggregation on its own (merged into the others' by the caller).
+    fn part(&self, set: &RowSet, aggregation: &Aggregation) -> Result<Map<String, Value>> {
+        let mut part = Map::new();
+        self.apply(set, aggregation, &mut part)?;
+        Ok(part)
     }
 
     /// `set` narrowed to the documents also matching `filter`.

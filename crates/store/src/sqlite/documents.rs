@@ -10,14 +10,8 @@ use super::index::{self, Names};
 use super::rows::RowSet;
 use super::translate::{Scope, Translator};
 use crate::error::DUPLICATE;
+use crate::ids::generate_id;
 use crate::{Document, Hits, NewDocument, Page, Query, Result, Sort, StoreError, Version};
-
-/// Generates a 20-character URL-safe id (15 random bytes, base64).
-pub(super) fn generate_id() -> String {
-    use base64::Engine as _;
-    let bytes: [u8; 15] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
 
 pub(super) fn to_text(body: &Map<String, Value>) -> Result<String> {
     serde_json::to_string(body).map_err(|error| StoreError::Backend(anyhow::Error::new(error)))
@@ -77,15 +71,38 @@ pub(super) fn into_document(
     })
 }
 
+/// A new document made ready for the writer by its caller: the body serialised and flattened
+/// off the writer thread, which has only the SQL left to do.
+pub(super) struct Prepared {
+    document: NewDocument,
+    text: String,
+    flat: index::Flat,
+}
+
+impl Prepared {
+    /// `skip`: the kind's unindexed fields.
+    pub(super) fn new(document: NewDocument, skip: &[String]) -> Result<Prepared> {
+        Ok(Prepared {
+            text: to_text(&document.body)?,
+            flat: index::Flat::of(&document.body, skip),
+            document,
+        })
+    }
+}
+
 /// Inserts one new document inside a write transaction.
 pub(super) fn insert(
     transaction: &Connection,
     names: &mut Names,
     kind: &str,
     kind_id: i64,
-    document: NewDocument,
+    prepared: Prepared,
 ) -> Result<Document> {
-    let body_text = to_text(&document.body)?;
+    let Prepared {
+        document,
+        text: body_text,
+        flat,
+    } = prepared;
     let generated = document.id.is_none();
     let mut id = document.id.unwrap_or_else(generate_id);
     let mut attempts = 0;
@@ -109,7 +126,7 @@ pub(super) fn insert(
             Err(error) => return Err(backend(error)),
         }
     };
-    index::add(transaction, names, kind_id, row, &document.body).map_err(backend)?;
+    index::add(transaction, names, kind_id, row, flat).map_err(backend)?;
     Ok(Document {
         id,
         parent: document.parent,

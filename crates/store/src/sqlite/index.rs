@@ -31,45 +31,62 @@ pub(super) fn sql_number(number: &serde_json::Number) -> SqlValue {
 }
 
 /// Every (dotted path, scalar) of a body, arrays flattened into their parent path, and the
-/// text the full-text index gets (strings and numbers).
-pub(super) fn flatten(body: &Map<String, Value>) -> (Vec<(String, SqlValue)>, String) {
-    let mut values = Vec::new();
-    let mut text = String::new();
+/// text the full-text index gets (strings and numbers); the `skip` fields (and what they hold)
+/// are left out.
+pub(super) fn flatten(
+    body: &Map<String, Value>,
+    skip: &[String],
+) -> (Vec<(String, SqlValue)>, String) {
+    let mut flat = Flattening {
+        skip,
+        values: Vec::new(),
+        text: String::new(),
+    };
     for (key, value) in body {
-        flatten_value(key, value, &mut values, &mut text);
+        flat.value(key, value);
     }
-    (values, text)
+    (flat.values, flat.text)
 }
 
-fn flatten_value(
-    path: &str,
-    value: &Value,
-    values: &mut Vec<(String, SqlValue)>,
-    text: &mut String,
-) {
-    match value {
-        Value::Null => {}
-        Value::Object(object) => {
-            for (key, inner) in object {
-                flatten_value(&format!("{path}.{key}"), inner, values, text);
+struct Flattening<'s> {
+    skip: &'s [String],
+    values: Vec<(String, SqlValue)>,
+    text: String,
+}
+
+impl Flattening<'_> {
+    fn value(&mut self, path: &str, value: &Value) {
+        if !self.skip.is_empty() && crate::unindexed::skipped(self.skip, path) {
+            return;
+        }
+        match value {
+            Value::Null => {}
+            Value::Object(object) => {
+                for (key, inner) in object {
+                    self.value(&format!("{path}.{key}"), inner);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.value(path, item);
+                }
+            }
+            Value::String(string) => {
+                self.text.push_str(string);
+                self.text.push('\n');
+                self.values
+                    .push((path.to_owned(), SqlValue::Text(string.clone())));
+            }
+            Value::Number(number) => {
+                self.text.push_str(&number.to_string());
+                self.text.push('\n');
+                self.values.push((path.to_owned(), sql_number(number)));
+            }
+            Value::Bool(flag) => {
+                self.values
+                    .push((path.to_owned(), SqlValue::Integer(i64::from(*flag))));
             }
         }
-        Value::Array(items) => {
-            for item in items {
-                flatten_value(path, item, values, text);
-            }
-        }
-        Value::String(string) => {
-            text.push_str(string);
-            text.push('\n');
-            values.push((path.to_owned(), SqlValue::Text(string.clone())));
-        }
-        Value::Number(number) => {
-            text.push_str(&number.to_string());
-            text.push('\n');
-            values.push((path.to_owned(), sql_number(number)));
-        }
-        Value::Bool(flag) => values.push((path.to_owned(), SqlValue::Integer(i64::from(*flag)))),
     }
 }
 
@@ -201,22 +218,37 @@ fn intern(
 /// overhead, and a few fixed sizes keep the prepared-statement cache small.
 const CHUNKS: [usize; 3] = [64, 8, 1];
 
+/// A body flattened for the index: its (dotted path, scalar) values and its full text.
+/// Computed by the caller before a write is queued, so the writer thread only interns paths.
+#[derive(Debug)]
+pub(super) struct Flat {
+    values: Vec<(String, SqlValue)>,
+    text: String,
+}
+
+impl Flat {
+    /// The index rows of `body`, without those of the `skip` fields.
+    pub(super) fn of(body: &Map<String, Value>, skip: &[String]) -> Flat {
+        let (values, text) = flatten(body, skip);
+        Flat { values, text }
+    }
+}
+
 /// Stages the index rows of a live document (written by the next [`Names::flush`]).
 pub(super) fn add(
     connection: &Connection,
     names: &mut Names,
     kind: i64,
     row: i64,
-    body: &Map<String, Value>,
+    flat: Flat,
 ) -> rusqlite::Result<()> {
-    let (values, text) = flatten(body);
-    names.values.reserve(values.len());
-    for (path, value) in values {
+    names.values.reserve(flat.values.len());
+    for (path, value) in flat.values {
         let path = names.path(connection, &path)?;
         names.values.push((kind, path, value, row));
     }
-    if !text.is_empty() {
-        names.text.push((row, text));
+    if !flat.text.is_empty() {
+        names.text.push((row, flat.text));
     }
     Ok(())
 }
@@ -225,7 +257,30 @@ fn insert_chunk(
     connection: &Connection,
     chunk: &[(i64, i64, SqlValue, i64)],
 ) -> rusqlite::Result<()> {
-    let placeholders = (0..chunk.len())
+    static SQL: std::sync::OnceLock<[String; CHUNKS.len()]> = std::sync::OnceLock::new();
+    let texts = SQL.get_or_init(|| CHUNKS.map(insert_sql));
+    let owned;
+    let sql = match CHUNKS.iter().position(|size| *size == chunk.len()) {
+        Some(index) => &texts[index],
+        None => {
+            owned = insert_sql(chunk.len());
+            &owned
+        }
+    };
+    let mut statement = connection.prepare_cached(sql)?;
+    for (index, (kind, path, value, doc)) in chunk.iter().enumerate() {
+        statement.raw_bind_parameter(4 * index + 1, kind)?;
+        statement.raw_bind_parameter(4 * index + 2, path)?;
+        statement.raw_bind_parameter(4 * index + 3, value)?;
+        statement.raw_bind_parameter(4 * index + 4, doc)?;
+    }
+    statement.raw_execute()?;
+    Ok(())
+}
+
+/// `INSERT OR IGNORE` of `rows` index rows.
+fn insert_sql(rows: usize) -> String {
+    let placeholders = (0..rows)
         .map(|index| {
             let first = 4 * index;
             format!(
@@ -238,18 +293,7 @@ fn insert_chunk(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
-        "INSERT OR IGNORE INTO field_values (kind, path, value, doc) VALUES {placeholders}"
-    );
-    let mut statement = connection.prepare_cached(&sql)?;
-    for (index, (kind, path, value, doc)) in chunk.iter().enumerate() {
-        statement.raw_bind_parameter(4 * index + 1, kind)?;
-        statement.raw_bind_parameter(4 * index + 2, path)?;
-        statement.raw_bind_parameter(4 * index + 3, value)?;
-        statement.raw_bind_parameter(4 * index + 4, doc)?;
-    }
-    statement.raw_execute()?;
-    Ok(())
+    format!("INSERT OR IGNORE INTO field_values (kind, path, value, doc) VALUES {placeholders}")
 }
 
 /// Removes the index rows of a document, given the body they were written from.
@@ -264,7 +308,9 @@ pub(super) fn remove(
         names.values.is_empty(),
         "index rows removed while rows are staged"
     );
-    let (values, _) = flatten(body);
+    // Every path, unindexed ones too: rows written before a field was declared unindexed go
+    // as well (deleting a row that is not there costs one lookup).
+    let (values, _) = flatten(body, &[]);
     let mut delete = connection.prepare_cached(
         "DELETE FROM field_values WHERE kind = ?1 AND path = ?2 AND value = ?3 AND doc = ?4",
     )?;
@@ -291,7 +337,7 @@ mod tests {
             panic!("object")
         };
 
-        let (values, text) = flatten(&body);
+        let (values, text) = flatten(&body, &[]);
 
         assert_eq!(
             values,

@@ -46,7 +46,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS full_text USING fts5 (
 ///
 /// Durability: WAL with `synchronous = FULL` syncs the log on every commit, so a write that
 /// returned survives a power cut, not only a process crash (`NORMAL` would risk the last
-/// commits). Readers never block the writer and see the last committed state.
+/// commits). The writer connection leaves that sync to its syncer thread (configure_writer).
+/// Readers never block the writer and see the last committed state.
 pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
     connection.busy_timeout(std::time::Duration::from_secs(10))?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -55,7 +56,9 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
     connection.pragma_update(None, "temp_store", "MEMORY")?;
     // Memory: each connection keeps its own page cache, and mapped pages count in the
     // process's resident set, so readers keep a small cache and nothing is mapped; the OS
-    // page cache still holds the file. The writer gets a larger cache (configure_writer).
+    // page cache still holds the file. The writer keeps the same size: a larger cache made
+    // every commit slower (SQLite walks the whole cache when a transaction ends) by more than
+    // it saved in reads.
     connection.pragma_update(None, "cache_size", -8_192)?;
     connection.create_scalar_function(
         "skep_words",
@@ -108,7 +111,10 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
 /// background checkpoint). FTS5 merges segments in larger steps than its default (fewer
 /// rewrites of the same postings on every commit, for a few more segments to read).
 pub(super) fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
-    connection.pragma_update(None, "cache_size", -32_768)?;
+    // Commits do not sync the log: the syncer thread does, before any caller is answered
+    // (writer.rs), so a write that returned is as durable as with `FULL`. Checkpoints still
+    // sync the log before copying it and the database after.
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.pragma_update(None, "wal_autocheckpoint", 32_000)?;
     connection.execute(
         "INSERT INTO full_text (full_text, rank) VALUES ('automerge', 8)",

@@ -1,9 +1,17 @@
 //! The one writer thread. Writes that arrive while a commit is under way are grouped into the
 //! next transaction, each in its own savepoint, so concurrent callers share one fsync instead of
-//! paying one each; every caller is answered only after the commit that holds its write, so a
-//! write that returned is still durable.
+//! paying one each; every caller is answered only after the commit that holds its write is on
+//! disk, so a write that returned is still durable.
+//!
+//! The fsync is not the writer's: the writer commits without syncing and hands the group to the
+//! syncer thread, which syncs the write-ahead log and then answers the group's callers. The
+//! writer meanwhile builds and commits the next group, so disk flushes overlap with SQL work.
+//! One sync of the log covers every commit written before it, so groups that finished while a
+//! sync was running share the next one.
 
+use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 
@@ -96,17 +104,25 @@ impl std::fmt::Debug for WriterHandle {
 impl WriterHandle {
     /// Starts the writer thread owning `connection`, and the checkpointer thread owning
     /// `checkpointer`.
-    /// `generation` is advanced after every commit, before its callers are answered.
+    /// `generation` is advanced before every commit and again after it, before its callers
+    /// are answered: odd while a commit is being made.
+    /// `log` is the path of the database's write-ahead log, which the syncer thread syncs.
     pub(super) fn start(
         connection: Connection,
         checkpointer: Connection,
+        log: PathBuf,
         generation: Arc<AtomicU64>,
     ) -> Result<WriterHandle> {
         let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
         let (committed, commits) = mpsc::sync_channel::<()>(1);
+        let (to_sync, unsynced) = mpsc::channel::<Vec<Box<dyn Job>>>();
+        std::thread::Builder::new()
+            .name("skep-sqlite-sync".to_owned())
+            .spawn(move || run_syncer(&log, &unsynced))
+            .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
         std::thread::Builder::new()
             .name("skep-sqlite-writer".to_owned())
-            .spawn(move || run_writer(connection, receiver, &committed, &generation))
+            .spawn(move || run_writer(connection, receiver, &committed, &to_sync, &generation))
             .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
         std::thread::Builder::new()
             .name("skep-sqlite-checkpoint".to_owned())
@@ -146,6 +162,7 @@ fn run_writer(
     mut connection: Connection,
     receiver: mpsc::Receiver<Box<dyn Job>>,
     committed: &mpsc::SyncSender<()>,
+    to_sync: &mpsc::Sender<Vec<Box<dyn Job>>>,
     generation: &AtomicU64,
 ) {
     let mut names = Names::default();
@@ -157,7 +174,14 @@ fn run_writer(
                 Err(_) => break,
             }
         }
-        commit_group(&mut connection, &mut names, group, generation);
+        if let Some(group) = commit_group(&mut connection, &mut names, group, generation)
+            && let Err(mpsc::SendError(group)) = to_sync.send(group)
+        {
+            // The syncer is gone (it never stops first); answer rather than leave callers waiting.
+            for job in group {
+                job.finish(Err("the store's syncer has stopped"));
+            }
+        }
         // Wakes the checkpointer; a wake-up already pending covers this commit too.
         let _ = committed.try_send(());
     }
@@ -193,12 +217,45 @@ fn run_checkpointer(connection: &Connection, commits: &mpsc::Receiver<()>) {
     }
 }
 
+/// Syncs the write-ahead log, then answers the groups committed before the sync. Ends with the
+/// writer.
+fn run_syncer(log: &Path, unsynced: &mpsc::Receiver<Vec<Box<dyn Job>>>) {
+    let mut file: Option<File> = None;
+    while let Ok(first) = unsynced.recv() {
+        let mut groups = vec![first];
+        groups.extend(unsynced.try_iter());
+        let synced = sync_log(&mut file, log);
+        for job in groups.into_iter().flatten() {
+            job.finish(synced.as_ref().map(|_| ()).map_err(String::as_str));
+        }
+    }
+}
+
+/// `fdatasync` of the log: it covers every frame written to the file before it, whichever
+/// handle wrote them. The log is opened once; it stays the same file while the writer's
+/// connection is open (a checkpoint rewinds or truncates it in place).
+fn sync_log(file: &mut Option<File>, log: &Path) -> Result<(), String> {
+    let handle = match file {
+        Some(handle) => handle,
+        None => file.insert(
+            File::open(log)
+                .map_err(|error| format!("cannot open {} to sync it: {error}", log.display()))?,
+        ),
+    };
+    handle.sync_data().map_err(|error| {
+        tracing::error!(%error, "syncing the SQLite write-ahead log failed");
+        format!("the write-ahead log could not be synced: {error}")
+    })
+}
+
+/// Runs and commits one group. Returns the group when its commit succeeded (its callers are
+/// answered once the log is synced); a failed group is answered here.
 fn commit_group(
     connection: &mut Connection,
     names: &mut Names,
     mut group: Vec<Box<dyn Job>>,
     generation: &AtomicU64,
-) {
+) -> Option<Vec<Box<dyn Job>>> {
     let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(transaction) => transaction,
         Err(error) => {
@@ -207,7 +264,7 @@ fn commit_group(
             for job in group {
                 job.finish(Err(&reason));
             }
-            return;
+            return None;
         }
     };
     let mut broken = None;
@@ -242,6 +299,8 @@ fn commit_group(
     {
         broken = Some(error.to_string());
     }
+    // Odd while the commit is made (see aggregate::run_parallel), even again once it is done.
+    generation.fetch_add(1, Ordering::AcqRel);
     let commit = match broken {
         Some(reason) => {
             let _ = transaction.rollback();
@@ -256,7 +315,33 @@ fn commit_group(
     // Before any caller hears of its write, so a reader that starts after that sees a newer
     // generation than any cached result computed before the write.
     generation.fetch_add(1, Ordering::AcqRel);
-    for job in group {
-        job.finish(commit.as_ref().map(|_| ()).map_err(String::as_str));
+    match commit {
+        Ok(()) => Some(group),
+        Err(reason) => {
+            for job in group {
+                job.finish(Err(&reason));
+            }
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syncing_a_missing_log_is_an_error_naming_it() {
+        let directory = tempfile::tempdir().unwrap();
+        let log = directory.path().join("store.db-wal");
+        let mut file = None;
+
+        let error = sync_log(&mut file, &log).unwrap_err();
+
+        assert!(error.contains("store.db-wal"), "{error}");
+        assert!(file.is_none());
+        std::fs::write(&log, b"frames").unwrap();
+        sync_log(&mut file, &log).unwrap();
+        assert!(file.is_some(), "the opened log is kept for the next sync");
     }
 }

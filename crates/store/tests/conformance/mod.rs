@@ -67,6 +67,7 @@ macro_rules! conformance_suite {
             unicode_round_trips_and_is_searchable,
             one_mebibyte_documents_round_trip_and_are_searchable,
             searching_an_unknown_kind_finds_nothing,
+            unindexed_fields_are_stored_but_never_found,
         );
     };
 }

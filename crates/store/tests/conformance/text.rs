@@ -96,3 +96,57 @@ pub async fn searching_an_unknown_kind_finds_nothing(store: &dyn Store) {
         Err(StoreError::NotFound { .. })
     ));
 }
+
+pub async fn unindexed_fields_are_stored_but_never_found(store: &dyn Store) {
+    let kind = kind("unindexed");
+    store.set_unindexed(&kind, &["snapshot", "extra.raw"]);
+    let body = json!({
+        "title": "kept", "extra": {"raw": "hidden", "shown": "visible"},
+        "snapshot": {"title": "zanzibar", "n": 5, "list": [{"deep": "zanzibar"}]},
+    });
+    put(store, &kind, "a", body.clone()).await;
+
+    let read = store.get(&kind, "a").await.unwrap();
+    assert_eq!(Value::Object(read.body.clone()), body, "stored whole");
+    assert_eq!(ids(store, &kind, json!({"title": "kept"})).await, ["a"]);
+    assert_eq!(
+        ids(store, &kind, json!({"extra.shown": "visible"})).await,
+        ["a"]
+    );
+    for hidden in [
+        json!({"snapshot.title": "zanzibar"}),
+        json!({"snapshot.list.deep": "zanzibar"}),
+        json!({"extra.raw": "hidden"}),
+        json!({"_contains": "snapshot.n"}),
+        json!({"_string": "zanzibar"}),
+        json!({"_string": "hidden"}),
+    ] {
+        assert!(
+            ids(store, &kind, hidden.clone()).await.is_empty(),
+            "{hidden}"
+        );
+    }
+    let aggregations = Aggregation::parse_list(&json!([
+        {"_agg": "field", "_field": "snapshot.title"},
+        {"_agg": "field", "_field": "title"},
+    ]))
+    .unwrap();
+    let stats = store
+        .aggregate(&kind, &Query::All, &aggregations)
+        .await
+        .unwrap();
+    assert_eq!(Value::Object(stats), json!({"kept": {}}));
+
+    // An update is indexed the same way, and a new value of an indexed field is found.
+    let mut changed = read.body;
+    changed.insert("title".into(), json!("changed"));
+    changed.insert("snapshot".into(), json!({"title": "elsewhere"}));
+    store.update(&kind, "a", None, changed).await.unwrap();
+    assert_eq!(ids(store, &kind, json!({"title": "changed"})).await, ["a"]);
+    assert!(ids(store, &kind, json!({"title": "kept"})).await.is_empty());
+    assert!(
+        ids(store, &kind, json!({"snapshot.title": "elsewhere"}))
+            .await
+            .is_empty()
+    );
+}

@@ -41,6 +41,9 @@ impl CasesState {
             config.auth.max_login_failures,
             Duration::from_secs(config.auth.login_lockout_seconds),
         );
+        // An audit entry keeps a snapshot of its object for the flow and the stream; nobody
+        // searches it (TheHive does not even store it), so it is not indexed.
+        store.set_unindexed(crate::domain::audit::KIND, &["object"]);
         let activity = crate::domain::audit::ActivityHub::start(
             store.clone(),
             &config.webhooks,

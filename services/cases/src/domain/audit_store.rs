@@ -193,6 +193,10 @@ pub fn changed_attributes(
 
 #[async_trait::async_trait]
 impl Store for AuditedStore {
+    fn set_unindexed(&self, kind: &str, fields: &[&str]) {
+        self.inner.set_unindexed(kind, fields);
+    }
+
     async fn put(&self, kind: &str, document: NewDocument) -> Result<Document> {
         let stored = match self.creations.put(kind, document).await {
             Ok(result) => result?,

@@ -340,6 +340,26 @@ async fn main() {
     }
     table.latency("terms aggregation on tags, status = Open", samples);
 
+    // A dashboard: two term aggregations and a count in one request, as `_stats` sends them
+    // (run on two connections at once).
+    let mut samples = Vec::new();
+    for sample in 0..50 {
+        let dashboard = Aggregation::parse_list(&json!([
+            {"_agg": "field", "_field": "severity", "_select": [{"_agg": "count"}]},
+            {"_agg": "field", "_field": "tags", "_size": 20, "_select": [{"_agg": "count"}]},
+            {"_agg": "count", "_name": format!("count{sample}")},
+        ]))
+        .expect("aggregations");
+        let not_deleted = Query::parse(&json!({"_not": {"status": "Deleted"}})).expect("query");
+        let (elapsed, result) = time(store.aggregate("case", &not_deleted, &dashboard)).await;
+        result.expect("aggregate");
+        samples.push(elapsed);
+    }
+    table.latency(
+        "dashboard: 2 term aggregations + count, status != Deleted",
+        samples,
+    );
+
     let mut samples = Vec::new();
     for sample in 0..20 {
         let histogram = named(

@@ -9,13 +9,14 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use chrono::{DateTime, Datelike, NaiveDate};
-use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::backend;
 use super::documents::{page_rows, read_rows};
 use super::evaluate::{self, evaluate};
+use super::index::compare_sql;
 use super::rows::RowSet;
 use super::translate::{Scope, Translator};
 use crate::aggregation::{Aggregation, Interval, MetricKind, TermsOrder, merge_into, top_hit};
@@ -44,8 +45,13 @@ pub(super) fn run(
 /// and connection cost more than they save.
 const PARALLEL_ROWS: u64 = 10_000;
 
-/// [`run`] with the aggregations shared between two connections (two cores), for dashboards
-/// that ask for several aggregations of many documents.
+/// [`run`] on two connections (two cores), for dashboards over many documents.
+///
+/// The work is shared out this way: a term aggregation of a field with few distinct values is
+/// counted half on each connection (the documents split at the middle row of the matching
+/// set, each value's index range read in two halves); other costly aggregations go to one
+/// connection or the other, in turn. Buckets, orders and sub-aggregations are then built from
+/// the summed counts exactly as [`run`] builds them.
 ///
 /// Both connections must read the same snapshot. `generation` is the writer's commit counter,
 /// odd while a commit is being made: when it is even and unchanged from before the first read
@@ -63,9 +69,6 @@ pub(super) fn run_parallel(
     let first = Snapshot::begin(first)?;
     let second = Snapshot::begin(second)?;
     let same = before.is_multiple_of(2) && generation.load(AtomicOrdering::Acquire) == before;
-    let heavy: Vec<usize> = (0..aggregations.len())
-        .filter(|index| !cheap(&aggregations[*index]))
-        .collect();
     let (kind_id, set) = match evaluate::matching(first.connection(), kind, query)? {
         Some((kind_id, set)) => (Some(kind_id), set),
         None => (None, RowSet::new()),
@@ -75,56 +78,144 @@ pub(super) fn run_parallel(
         kind,
         kind_id,
     };
-    if !same || heavy.len() < 2 || set.len() < PARALLEL_ROWS {
+    let middle = set
+        .descending()
+        .nth(usize::try_from(set.len() / 2).unwrap_or(0));
+    let (true, Some(middle), true) = (same, middle, set.len() >= PARALLEL_ROWS) else {
         drop(second);
         return context.run(&set, aggregations);
+    };
+    let mut plans = Vec::with_capacity(aggregations.len());
+    // Whole costly aggregations go to one connection and the other in turn.
+    let mut next_whole_is_theirs = true;
+    let mut alternate = move || {
+        let theirs = next_whole_is_theirs;
+        next_whole_is_theirs = !theirs;
+        theirs
+    };
+    for aggregation in aggregations {
+        let plan = match aggregation {
+            Aggregation::Terms { field, .. } => match context.few_values(field)? {
+                Some(values) => Plan::Split(values),
+                None => Plan::Whole {
+                    theirs: alternate(),
+                },
+            },
+            cheap_one if cheap(cheap_one) => Plan::Whole { theirs: false },
+            _ => Plan::Whole {
+                theirs: alternate(),
+            },
+        };
+        plans.push(plan);
     }
-    // Every other costly aggregation goes to the second connection.
-    let theirs: Vec<usize> = heavy.iter().copied().skip(1).step_by(2).collect();
-    let mut parts: Vec<Option<Result<Map<String, Value>>>> =
-        (0..aggregations.len()).map(|_| None).collect();
-    let their_parts = std::thread::scope(|scope| {
-        let (set, theirs) = (&set, &theirs);
+    // Rows below `middle` are counted here, the others on the second connection.
+    let (mine, theirs) = std::thread::scope(|scope| {
+        let (set, plans) = (&set, &plans);
         let helper = scope.spawn(move || {
             let context = Context {
                 connection: second.connection(),
                 kind,
                 kind_id,
             };
-            theirs
-                .iter()
-                .map(|index| (*index, context.part(set, &aggregations[*index])))
-                .collect::<Vec<_>>()
+            context.share(set, aggregations, plans, true, (middle, i64::MAX))
         });
-        for (index, aggregation) in aggregations.iter().enumerate() {
-            if !theirs.contains(&index) {
-                parts[index] = Some(context.part(set, aggregation));
-            }
-        }
-        helper.join()
+        let mine = context.share(set, aggregations, plans, false, (0, middle));
+        (mine, helper.join())
     });
-    let their_parts = their_parts.map_err(|_| {
+    let theirs = theirs.map_err(|_| {
         crate::StoreError::Backend(anyhow::anyhow!("an aggregation thread panicked"))
     })?;
-    for (index, part) in their_parts {
-        parts[index] = Some(part);
-    }
     let mut result = Map::new();
-    for part in parts.into_iter().flatten() {
-        for (key, value) in part? {
+    for ((plan, aggregation), (mine, theirs)) in plans
+        .iter()
+        .zip(aggregations)
+        .zip(mine.into_iter().zip(theirs))
+    {
+        let part = match (plan, aggregation, mine?, theirs?) {
+            (
+                Plan::Split(values),
+                Aggregation::Terms {
+                    field,
+                    size,
+                    order,
+                    select: sub,
+                    name,
+                },
+                Share::Counts(low),
+                Share::Counts(high),
+            ) => {
+                let mut counts: Vec<(SqlValue, i64)> = values
+                    .iter()
+                    .cloned()
+                    .zip(low.iter().zip(&high).map(|(low, high)| low + high))
+                    .filter(|(_, count)| *count > 0)
+                    .collect();
+                order_counts(&mut counts, order, *size);
+                let mut part = Map::new();
+                place(
+                    &mut part,
+                    name.as_deref(),
+                    context.buckets(&set, field, counts, sub)?,
+                );
+                part
+            }
+            (_, _, Share::Part(part), _) | (_, _, _, Share::Part(part)) => part,
+            _ => {
+                return Err(crate::StoreError::Backend(anyhow::anyhow!(
+                    "an aggregation was not computed"
+                )));
+            }
+        };
+        for (key, value) in part {
             merge_into(&mut result, &key, value);
         }
     }
     Ok(result)
 }
 
-/// Whether [`run_parallel`] may help: at least two aggregations that cost more than a count.
+/// How [`run_parallel`] computes one aggregation.
+enum Plan {
+    /// Term counts of these values, half on each connection.
+    Split(Vec<SqlValue>),
+    /// The whole aggregation on the second connection (`theirs`) or the first.
+    Whole { theirs: bool },
+}
+
+/// One connection's share of one aggregation.
+enum Share {
+    /// Counts of the [`Plan::Split`] values among its half of the rows.
+    Counts(Vec<i64>),
+    /// The whole result.
+    Part(Map<String, Value>),
+    /// Done by the other connection.
+    None,
+}
+
+/// Term aggregations of fields with more distinct values than this are not split: finding
+/// the values one index seek at a time would cost more than it saves.
+const MAX_SPLIT_VALUES: usize = 256;
+
+/// Whether [`run_parallel`] may help: some aggregation costs more than a count.
 pub(super) fn worth_two_connections(aggregations: &[Aggregation]) -> bool {
-    aggregations
-        .iter()
-        .filter(|aggregation| !cheap(aggregation))
-        .count()
-        >= 2
+    aggregations.iter().any(|aggregation| !cheap(aggregation))
+}
+
+/// Orders term counts as the SQL of [`Context::terms`] does (the given orders, then the value
+/// ascending) and keeps the first `size`.
+fn order_counts(counts: &mut Vec<(SqlValue, i64)>, order: &[TermsOrder], size: u64) {
+    counts.sort_by(|left, right| {
+        order
+            .iter()
+            .map(|order| match order {
+                TermsOrder::Count { descending: true } => right.1.cmp(&left.1),
+                TermsOrder::Count { descending: false } => left.1.cmp(&right.1),
+                TermsOrder::Term { descending: true } => compare_sql(&right.0, &left.0),
+                TermsOrder::Term { descending: false } => compare_sql(&left.0, &right.0),
+            })
+            .fold(std::cmp::Ordering::Equal, std::cmp::Ordering::then)
+            .then_with(|| compare_sql(&left.0, &right.0))
+    });
+    counts.truncate(usize::try_from(size).unwrap_or(usize::MAX));
 }
 
 /// Aggregations that cost next to nothing once the query is evaluated.
@@ -342,9 +433,8 @@ impl Context<'_> {
         order: &[TermsOrder],
         sub: &[Aggregation],
     ) -> Result<Map<String, Value>> {
-        let mut buckets = Map::new();
         let Some((from, params)) = self.values_of(set, field)? else {
-            return Ok(buckets);
+            return Ok(Map::new());
         };
         let mut order_terms: Vec<&str> = order
             .iter()
@@ -372,7 +462,19 @@ impl Context<'_> {
                     .collect()
             })
             .map_err(backend)?;
-        for (value, count) in rows {
+        self.buckets(set, field, rows, sub)
+    }
+
+    /// The buckets of a term aggregation from its ordered (value, count) pairs.
+    fn buckets(
+        &self,
+        set: &RowSet,
+        field: &str,
+        counts: Vec<(SqlValue, i64)>,
+        sub: &[Aggregation],
+    ) -> Result<Map<String, Value>> {
+        let mut buckets = Map::new();
+        for (value, count) in counts {
             let results = if counts_only(sub) {
                 count_results(sub, u64::try_from(count).unwrap_or(0))
             } else {
@@ -382,6 +484,108 @@ impl Context<'_> {
             buckets.insert(bucket_key(&value), Value::Object(results));
         }
         Ok(buckets)
+    }
+
+    /// This connection's share of [`run_parallel`]'s work: `theirs` tells which connection it
+    /// is, `rows` the half-open range of rows it counts for split aggregations.
+    fn share(
+        &self,
+        set: &RowSet,
+        aggregations: &[Aggregation],
+        plans: &[Plan],
+        theirs: bool,
+        rows: (i64, i64),
+    ) -> Vec<Result<Share>> {
+        plans
+            .iter()
+            .zip(aggregations)
+            .map(|(plan, aggregation)| match (plan, aggregation) {
+                (Plan::Split(values), Aggregation::Terms { field, .. }) => self
+                    .split_counts(set, field, values, rows)
+                    .map(Share::Counts),
+                (Plan::Whole { theirs: whose }, _) if *whose == theirs => {
+                    self.part(set, aggregation).map(Share::Part)
+                }
+                _ => Ok(Share::None),
+            })
+            .collect()
+    }
+
+    /// The distinct values of `field` in the kind, found by successive index seeks; `None`
+    /// when there are more than [`MAX_SPLIT_VALUES`].
+    fn few_values(&self, field: &str) -> Result<Option<Vec<SqlValue>>> {
+        let (Some(kind_id), Some(path)) = (self.kind_id, self.path_id(field)?) else {
+            return Ok(Some(Vec::new()));
+        };
+        let mut first = self
+            .connection
+            .prepare_cached(
+                "SELECT value FROM field_values WHERE kind = ?1 AND path = ?2 \
+                 ORDER BY value LIMIT 1",
+            )
+            .map_err(backend)?;
+        let mut next = self
+            .connection
+            .prepare_cached(
+                "SELECT value FROM field_values WHERE kind = ?1 AND path = ?2 AND value > ?3 \
+                 ORDER BY value LIMIT 1",
+            )
+            .map_err(backend)?;
+        let mut values: Vec<SqlValue> = Vec::new();
+        let mut current: Option<SqlValue> = first
+            .query_row(rusqlite::params![kind_id, path], |row| row.get(0))
+            .optional()
+            .map_err(backend)?;
+        while let Some(value) = current {
+            if values.len() == MAX_SPLIT_VALUES {
+                return Ok(None);
+            }
+            current = next
+                .query_row(rusqlite::params![kind_id, path, value], |row| row.get(0))
+                .optional()
+                .map_err(backend)?;
+            values.push(value);
+        }
+        Ok(Some(values))
+    }
+
+    /// How many documents of `set` within `rows` (half-open) have each of `values` in `field`.
+    fn split_counts(
+        &self,
+        set: &RowSet,
+        field: &str,
+        values: &[SqlValue],
+        rows: (i64, i64),
+    ) -> Result<Vec<i64>> {
+        let (Some(kind_id), Some(path)) = (self.kind_id, self.path_id(field)?) else {
+            return Ok(vec![0; values.len()]);
+        };
+        let sql = if set.is_whole() {
+            "SELECT count(*) FROM field_values WHERE kind = ?1 AND path = ?2 AND value = ?3 \
+             AND doc >= ?4 AND doc < ?5"
+        } else {
+            "SELECT count(*) FROM field_values WHERE kind = ?1 AND path = ?2 AND value = ?3 \
+             AND doc >= ?4 AND doc < ?5 AND skep_member(?6, doc)"
+        };
+        let mut statement = self.connection.prepare_cached(sql).map_err(backend)?;
+        let blob = SqlValue::Blob(if set.is_whole() {
+            Vec::new()
+        } else {
+            set.to_blob()
+        });
+        values
+            .iter()
+            .map(|value| {
+                let mut parameters: Vec<&dyn rusqlite::ToSql> =
+                    vec![&kind_id, &path, value, &rows.0, &rows.1];
+                if !set.is_whole() {
+                    parameters.push(&blob);
+                }
+                statement
+                    .query_row(parameters.as_slice(), |row| row.get(0))
+                    .map_err(backend)
+            })
+            .collect()
     }
 
     fn time_buckets(
@@ -571,5 +775,36 @@ mod tests {
             bucket_start(millis, Interval::Years(1)),
             Some(1_577_836_800_000)
         );
+    }
+
+    #[test]
+    fn split_term_counts_are_ordered_like_the_sql_with_numbers_before_text() {
+        let counts = || {
+            vec![
+                (SqlValue::Text("b".into()), 2),
+                (SqlValue::Integer(10), 2),
+                (SqlValue::Text("a".into()), 5),
+                (SqlValue::Real(2.5), 1),
+            ]
+        };
+        let keys = |counts: Vec<(SqlValue, i64)>| -> Vec<String> {
+            counts.iter().map(|(value, _)| bucket_key(value)).collect()
+        };
+
+        let mut by_count = counts();
+        order_counts(&mut by_count, &[TermsOrder::Count { descending: true }], 3);
+        assert_eq!(keys(by_count), ["a", "10", "b"]);
+
+        let mut by_term = counts();
+        order_counts(&mut by_term, &[TermsOrder::Term { descending: true }], 10);
+        assert_eq!(keys(by_term), ["b", "a", "10", "2.5"]);
+
+        let mut rare_first = counts();
+        order_counts(
+            &mut rare_first,
+            &[TermsOrder::Count { descending: false }],
+            10,
+        );
+        assert_eq!(keys(rare_first), ["2.5", "10", "b", "a"]);
     }
 }

@@ -174,7 +174,7 @@ impl Names {
 }
 
 /// SQLite's order of two indexed scalars: numbers (by value) before text (by bytes).
-fn compare_sql(left: &SqlValue, right: &SqlValue) -> std::cmp::Ordering {
+pub(super) fn compare_sql(left: &SqlValue, right: &SqlValue) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     fn number(value: &SqlValue) -> Option<f64> {
         match value {

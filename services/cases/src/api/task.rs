@@ -10,10 +10,13 @@ use crate::domain::{case, entity, task};
 use crate::roles::{Read, Write};
 use crate::state::CasesState;
 
+/// `with_stats` (the `stats` flag of the global task search, as TheHive names it there): each
+/// task gets `stats` (tasks have none: `{}`), and an embedded case its own statistics.
 async fn respond_with_search(
     state: &CasesState,
     fields: &Fields,
     scope: Query,
+    with_stats: bool,
 ) -> Result<HttpResponse, ApiError> {
     let hits = super::search(&*state.store, task::KIND, fields, scope).await?;
     let levels = entity::count_param(fields.get("nparent"));
@@ -28,18 +31,28 @@ async fn respond_with_search(
             levels,
         )
         .await;
+        if with_stats {
+            output.insert("stats".into(), Value::Object(serde_json::Map::new()));
+            if let (Some(Value::Object(embedded)), Some(case_id)) =
+                (output.get_mut(case::KIND), document.parent.as_deref())
+            {
+                let parent = state.store.get(case::KIND, case_id).await?;
+                embedded.insert("stats".into(), case::stats(&*state.store, &parent).await?);
+            }
+        }
         items.push(Value::Object(output));
     }
     Ok(skep_http::response::list(items, hits.total))
 }
 
-/// `POST /api/case/task/_search` (`nparent` embeds the case).
+/// `POST /api/case/task/_search` (`nparent` embeds the case, `stats` adds statistics).
 pub async fn search_tasks(
     state: web::Data<CasesState>,
     _caller: Caller<Read>,
     fields: Fields,
 ) -> Result<HttpResponse, ApiError> {
-    respond_with_search(&state, &fields, Query::All).await
+    let with_stats = entity::flag(fields.get("stats"));
+    respond_with_search(&state, &fields, Query::All, with_stats).await
 }
 
 /// `POST /api/case/:caseId/task/_search`: the tasks of one case.
@@ -49,7 +62,7 @@ pub async fn search_case_tasks(
     path: web::Path<String>,
     fields: Fields,
 ) -> Result<HttpResponse, ApiError> {
-    respond_with_search(&state, &fields, entity::child_of(case::KIND, &path)).await
+    respond_with_search(&state, &fields, entity::child_of(case::KIND, &path), false).await
 }
 
 /// `POST /api/case/task/_stats`.

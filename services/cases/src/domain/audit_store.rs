@@ -163,6 +163,21 @@ fn actor_of(body: &Map<String, Value>) -> String {
         .unwrap_or_else(|| "system".to_owned())
 }
 
+/// Records the removal of `id`; its root is the case (or alert) it belonged to when the stored
+/// document says so, else itself.
+fn record_deletion(kind: &str, id: &str, existing: Option<&Document>) {
+    let root = existing
+        .and_then(|document| {
+            entity::render(kind, document)
+                .get("_routing")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| id.to_owned());
+    let actor = audit::current_actor().unwrap_or_else(|| "system".to_owned());
+    audit::record(AuditRecord::deletion(kind, id, &root, &actor));
+}
+
 fn record_creation(kind: &str, document: &Document) {
     let rendered = entity::render(kind, document);
     audit::record(AuditRecord::creation(
@@ -266,17 +281,7 @@ impl Store for AuditedStore {
         }
         let existing = self.inner.get(kind, id).await.ok();
         self.inner.delete(kind, id, mode).await?;
-        let root = existing
-            .as_ref()
-            .and_then(|document| {
-                entity::render(kind, document)
-                    .get("_routing")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| id.to_owned());
-        let actor = audit::current_actor().unwrap_or_else(|| "system".to_owned());
-        audit::record(AuditRecord::deletion(kind, id, &root, &actor));
+        record_deletion(kind, id, existing.as_ref());
         Ok(())
     }
 
@@ -284,8 +289,18 @@ impl Store for AuditedStore {
         self.inner.restore(kind, id).await
     }
 
+    /// Audited kinds get one deletion audit per removed document (a force-deleted case's
+    /// tasks, logs and observables each show in the flow).
     async fn delete_by_query(&self, kind: &str, query: &Query) -> Result<u64> {
-        self.inner.delete_by_query(kind, query).await
+        if !audited_kind(kind) {
+            return self.inner.delete_by_query(kind, query).await;
+        }
+        let matching = self.inner.search(kind, query, Page::ALL, &[]).await?;
+        let removed = self.inner.delete_by_query(kind, query).await?;
+        for document in &matching.documents {
+            record_deletion(kind, &document.id, Some(document));
+        }
+        Ok(removed)
     }
 
     async fn search(&self, kind: &str, query: &Query, page: Page, sort: &[Sort]) -> Result<Hits> {

@@ -382,3 +382,40 @@ async fn stream_objects_of_tasks_embed_their_case() {
     assert_eq!(message["base"]["rootId"], case_id);
     assert_eq!(message["base"]["object"]["case"]["title"], "Parent");
 }
+
+#[tokio::test]
+async fn a_force_deleted_case_audits_the_removal_of_each_child() {
+    let app = TestApp::spawn().await;
+    let case = app.new_case("Force").await;
+    let case_id = case["id"].as_str().unwrap();
+    let task_id = app.new_task(case_id, "t").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let observable = json_of(
+        app.create_observable(
+            case_id,
+            &json!({"dataType": "ip", "data": "10.7.7.7", "message": "m"}),
+        )
+        .await,
+    )
+    .await;
+    let observable_id = observable["id"].as_str().unwrap().to_owned();
+
+    let force = app.delete(&format!("/api/case/{case_id}/force")).await;
+
+    assert_eq!(force.status().as_u16(), 204);
+    for (id, kind) in [
+        (task_id.as_str(), "case_task"),
+        (observable_id.as_str(), "case_artifact"),
+        (case_id, "case"),
+    ] {
+        let audits = audits_of(&app, id).await;
+        let last = audits
+            .last()
+            .unwrap_or_else(|| panic!("no audit of {kind} {id}"));
+        assert_eq!(last["operation"], "Delete", "{kind}: {last}");
+        assert_eq!(last["objectType"], kind);
+        assert_eq!(last["rootId"], case_id, "{kind}");
+    }
+}

@@ -117,6 +117,41 @@ async fn task_search_embeds_the_case_with_nparent_and_writers_are_required_to_up
 }
 
 #[tokio::test]
+async fn the_stats_flag_of_the_task_search_adds_task_and_case_statistics() {
+    let app = TestApp::spawn().await;
+    let case = app.new_case("with tasks").await;
+    let case_id = case["id"].as_str().unwrap();
+    let first = app.new_task(case_id, "first").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.new_task(case_id, "second").await;
+    let query = json!({"query": {"_id": first}});
+
+    let (_, plain) = app.search("/api/case/task/_search?nparent=1", &query).await;
+    let (_, with_stats) = app
+        .search("/api/case/task/_search?nparent=1&stats=true", &query)
+        .await;
+    let (_, in_body) = app
+        .search(
+            "/api/case/task/_search",
+            &json!({"query": {"_id": first}, "stats": true}),
+        )
+        .await;
+
+    assert!(plain[0].get("stats").is_none(), "{}", plain[0]);
+    assert!(plain[0]["case"].get("stats").is_none());
+    assert_eq!(with_stats[0]["stats"], json!({}));
+    assert_eq!(with_stats[0]["case"]["stats"]["tasks"]["total"], 2);
+    assert_eq!(with_stats[0]["case"]["stats"]["tasks"]["Waiting"], 2);
+    assert_eq!(in_body[0]["stats"], json!({}));
+    assert!(
+        in_body[0].get("case").is_none(),
+        "no parent without nparent"
+    );
+}
+
+#[tokio::test]
 async fn a_log_on_a_waiting_task_starts_it_and_readers_may_write_logs() {
     let app = TestApp::spawn().await;
     let reader = app.create_user("log-reader", &["read"]).await;

@@ -207,9 +207,7 @@ pub async fn authenticate(
         && let Ok(claims) = state.sessions.verify(&token)
     {
         if !csrf_valid(request, SESSION_COOKIE, XSRF_COOKIE, XSRF_HEADER) {
-            return Err(EngineError::Forbidden(
-                "CSRF token missing or invalid".to_owned(),
-            ));
+            return Err(EngineError::CsrfRefused);
         }
         let user = user::find(store, &claims.login)
             .await?

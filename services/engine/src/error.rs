@@ -17,6 +17,10 @@ pub enum EngineError {
     /// The caller lacks the right for this action.
     #[error("{0}")]
     Forbidden(String),
+    /// A cookie-authenticated request failed the CSRF check (answered as plain text, as the
+    /// web framework's CSRF filter does, not as an API error body).
+    #[error("CSRF token missing or invalid")]
+    CsrfRefused,
     /// The object does not exist, or belongs to another organisation.
     #[error("{kind} {id} not found")]
     NotFound {
@@ -77,6 +81,9 @@ impl From<EngineError> for ApiError {
             EngineError::Unauthenticated => ApiError::unauthenticated(),
             EngineError::AccountLocked => ApiError::forbidden("Your account is locked"),
             EngineError::Forbidden(message) => ApiError::forbidden(message),
+            EngineError::CsrfRefused => {
+                ApiError::forbidden_plain_text("CSRF token missing or invalid")
+            }
             EngineError::NotFound { kind, id } => {
                 ApiError::not_found(format!("{kind} {id} not found"))
             }

@@ -109,6 +109,16 @@ async fn a_cookie_authenticated_write_needs_the_csrf_header() {
         .unwrap();
 
     assert_eq!(without.status().as_u16(), 403);
+    assert!(
+        without.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_eq!(
+        without.text().await.unwrap(),
+        "CSRF token missing or invalid"
+    );
     assert_eq!(wrong.status().as_u16(), 403);
     assert_eq!(with.status().as_u16(), 201);
 }

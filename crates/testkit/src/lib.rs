@@ -1,7 +1,10 @@
 //! Helpers for Skep's tests, and only tests (a dev-dependency, never a normal one): temporary
 //! data directories, polling with a deadline instead of sleeping, a cookie-keeping HTTP client,
-//! and the test Python interpreter that runs the real client libraries.
+//! the test Python interpreter that runs the real client libraries, and [`stand_in`] servers for
+//! third-party services no test machine can reach.
 #![warn(missing_docs)]
+
+pub mod stand_in;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

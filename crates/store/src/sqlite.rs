@@ -56,6 +56,24 @@ struct Shared {
     unindexed: Unindexed,
 }
 
+impl Shared {
+    /// An idle reader connection, or a new one.
+    fn take_reader(&self) -> Result<Connection> {
+        match lock(&self.readers).pop() {
+            Some(connection) => Ok(connection),
+            None => open_connection(&self.path),
+        }
+    }
+
+    /// Keeps a reader for later, up to [`MAX_IDLE_READERS`].
+    fn give_back(&self, connection: Connection) {
+        let mut readers = lock(&self.readers);
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(connection);
+        }
+    }
+}
+
 /// Aggregation results keyed by kind, query and aggregations, valid for one write generation
 /// (the idea of Elasticsearch's request cache: any write invalidates everything).
 ///
@@ -159,16 +177,9 @@ impl SqliteStore {
     {
         let shared = Arc::clone(&self.shared);
         tokio::task::spawn_blocking(move || {
-            let idle = lock(&shared.readers).pop();
-            let connection = match idle {
-                Some(connection) => connection,
-                None => open_connection(&shared.path)?,
-            };
+            let connection = shared.take_reader()?;
             let result = work(&connection);
-            let mut readers = lock(&shared.readers);
-            if readers.len() < MAX_IDLE_READERS {
-                readers.push(connection);
-            }
+            shared.give_back(connection);
             result
         })
         .await
@@ -183,22 +194,11 @@ impl SqliteStore {
     {
         let shared = Arc::clone(&self.shared);
         tokio::task::spawn_blocking(move || {
-            let idle = || lock(&shared.readers).pop();
-            let mut first = match idle() {
-                Some(connection) => connection,
-                None => open_connection(&shared.path)?,
-            };
-            let mut second = match idle() {
-                Some(connection) => connection,
-                None => open_connection(&shared.path)?,
-            };
+            let mut first = shared.take_reader()?;
+            let mut second = shared.take_reader()?;
             let result = work(&mut first, &mut second);
-            let mut readers = lock(&shared.readers);
-            for connection in [first, second] {
-                if readers.len() < MAX_IDLE_READERS {
-                    readers.push(connection);
-                }
-            }
+            shared.give_back(first);
+            shared.give_back(second);
             result
         })
         .await

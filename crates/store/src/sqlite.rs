@@ -6,6 +6,7 @@
 //! aggregations and sorting from indexes; FTS5 serves full text.
 
 mod aggregate;
+mod columns;
 mod documents;
 mod evaluate;
 mod index;
@@ -52,6 +53,8 @@ struct Shared {
     generation: Arc<AtomicU64>,
     /// Aggregation results of the current generation (dashboards repeat the same `_stats`).
     aggregations: Mutex<ResultCache>,
+    /// Term bitmaps of low-cardinality fields, kept up to date by the writer.
+    columns: Arc<Mutex<columns::Columns>>,
     /// Fields stored without index rows, per kind.
     unindexed: Unindexed,
 }
@@ -149,6 +152,7 @@ impl SqliteStore {
         schema::configure_writer(&connection).map_err(backend)?;
         let checkpointer = open_connection(&path)?;
         let generation = Arc::new(AtomicU64::new(0));
+        let columns = Arc::new(Mutex::new(columns::Columns::default()));
         let mut log = path.clone().into_os_string();
         log.push("-wal");
         let writer = writer::WriterHandle::start(
@@ -156,6 +160,7 @@ impl SqliteStore {
             checkpointer,
             PathBuf::from(log),
             Arc::clone(&generation),
+            Arc::clone(&columns),
         )?;
         Ok(SqliteStore {
             shared: Arc::new(Shared {
@@ -164,6 +169,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 generation,
                 aggregations: Mutex::new(ResultCache::default()),
+                columns,
                 unindexed: Unindexed::default(),
             }),
         })
@@ -440,7 +446,7 @@ impl Store for SqliteStore {
     async fn count(&self, kind: &str, query: &Query) -> Result<u64> {
         let (kind, query) = (kind.to_owned(), query.clone());
         self.read(
-            move |connection| match evaluate::matching(connection, &kind, &query)? {
+            move |connection| match evaluate::matching(connection, &kind, &query, None)? {
                 Some((_, rows)) => Ok(rows.len()),
                 None => Ok(0),
             },
@@ -461,9 +467,17 @@ impl Store for SqliteStore {
         }
         let (kind, query, aggregations) = (kind.to_owned(), query.clone(), aggregations.to_vec());
         let result = if aggregate::worth_two_connections(&aggregations) {
-            let counter = Arc::clone(&self.shared.generation);
+            let shared = Arc::clone(&self.shared);
             self.read_pair(move |first, second| {
-                aggregate::run_parallel(first, second, &counter, &kind, &query, &aggregations)
+                aggregate::run_parallel(
+                    first,
+                    second,
+                    &shared.generation,
+                    &shared.columns,
+                    &kind,
+                    &query,
+                    &aggregations,
+                )
             })
             .await?
         } else {

@@ -348,3 +348,172 @@ async fn aggregations_of_many_documents_give_exact_buckets() {
     }
     writer.await.unwrap();
 }
+
+/// Term counts stay exact through every kind of write between dashboards: inserts, updates
+/// that change or drop values, soft and hard deletes, restores, failed writes and a writer
+/// committing while the dashboards run (term counts of few-valued fields come from in-memory
+/// bitmaps the writer keeps up to date).
+#[tokio::test]
+async fn term_counts_follow_updates_deletes_restores_and_failed_writes() {
+    use std::collections::BTreeMap;
+
+    use serde_json::{Map, Value, json};
+    use skep_store::{Aggregation, DeleteMode, NewDocument, Query, StoreError};
+
+    const STATUSES: [&str; 4] = ["New", "Open", "Closed", "Held"];
+    let (store, _directory) = open_temp_sqlite().await;
+    let body = |status: &str, tags: &[String]| -> Map<String, Value> {
+        json!({"status": status, "tags": tags})
+            .as_object()
+            .unwrap()
+            .clone()
+    };
+    // Model: id -> (status, tags, soft-deleted).
+    let mut model: BTreeMap<String, (String, Vec<String>, bool)> = BTreeMap::new();
+    let mut seed = 7u64;
+    let mut next = move |below: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % below
+    };
+    let aggregations = Aggregation::parse_list(&json!([
+        {"_agg": "field", "_field": "status", "_name": "statuses", "_size": 10,
+         "_select": [{"_agg": "count"}]},
+        {"_agg": "field", "_field": "tags", "_name": "tags", "_size": 50,
+         "_select": [{"_agg": "count"}]},
+        {"_agg": "count"},
+    ]))
+    .unwrap();
+    let not_closed = Query::parse(&json!({"_not": {"status": "Closed"}})).unwrap();
+    let new_or_held =
+        Query::parse(&json!({"_in": {"_field": "status", "_values": ["New", "Held"]}})).unwrap();
+    let background = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for number in 0..200 {
+                let body = json!({"status": "Open", "tags": ["bg"], "n": number});
+                let document = NewDocument {
+                    id: None,
+                    parent: None,
+                    body: body.as_object().unwrap().clone(),
+                };
+                store.put("other", document).await.unwrap();
+            }
+        })
+    };
+
+    for round in 0..30 {
+        // A batch of new documents, one of which repeats an existing id and fails alone.
+        let mut batch = Vec::new();
+        let mut new_ids = Vec::new();
+        for index in 0..40 {
+            let id = format!("c{round}-{index}");
+            let status = STATUSES[next(4) as usize].to_owned();
+            let tags: Vec<String> = (0..next(3)).map(|_| format!("t{}", next(6))).collect();
+            batch.push(NewDocument {
+                id: Some(id.clone()),
+                parent: None,
+                body: body(&status, &tags),
+            });
+            new_ids.push((id, status, tags));
+        }
+        if let Some(existing) = model.keys().next().cloned() {
+            batch.push(NewDocument {
+                id: Some(existing),
+                parent: None,
+                body: body("New", &["dup".to_owned()]),
+            });
+        }
+        let results = store.put_many("case", batch).await.unwrap();
+        for ((id, status, tags), result) in new_ids.into_iter().zip(&results) {
+            assert!(result.is_ok(), "{result:?}");
+            model.insert(id, (status, tags, false));
+        }
+        if results.len() > 40 {
+            assert!(matches!(results[40], Err(StoreError::Conflict { .. })));
+        }
+        // Updates, deletes and restores of random documents.
+        let ids: Vec<String> = model.keys().cloned().collect();
+        for _ in 0..15 {
+            let id = &ids[next(ids.len() as u64) as usize];
+            let Some((status, tags, deleted)) = model.get(id).cloned() else {
+                continue; // removed for good earlier in the round
+            };
+            match next(5) {
+                0 | 1 if !deleted => {
+                    let status = STATUSES[next(4) as usize].to_owned();
+                    let tags: Vec<String> = (0..next(3)).map(|_| format!("t{}", next(6))).collect();
+                    store
+                        .update("case", id, None, body(&status, &tags))
+                        .await
+                        .unwrap();
+                    model.insert(id.clone(), (status, tags, false));
+                }
+                2 if !deleted => {
+                    store.delete("case", id, DeleteMode::Soft).await.unwrap();
+                    model.insert(id.clone(), (status, tags, true));
+                }
+                3 if deleted => {
+                    store.restore("case", id).await.unwrap();
+                    model.insert(id.clone(), (status, tags, false));
+                }
+                4 => {
+                    store.delete("case", id, DeleteMode::Hard).await.unwrap();
+                    model.remove(id);
+                }
+                _ => {
+                    // A stale version: the update fails and changes nothing.
+                    let stale = store.get("case", id).await.ok();
+                    if let Some(document) = stale {
+                        store
+                            .update("case", id, None, body(&status, &tags))
+                            .await
+                            .unwrap();
+                        let refused = store
+                            .update("case", id, Some(document.version), body("Held", &[]))
+                            .await;
+                        assert!(matches!(refused, Err(StoreError::Conflict { .. })));
+                    }
+                }
+            }
+        }
+        let everything = |_: &str| true;
+        let open = |status: &str| status != "Closed";
+        let new_or_held_only = |status: &str| status == "New" || status == "Held";
+        type Keep<'a> = &'a dyn Fn(&str) -> bool;
+        let cases: [(&Query, Keep); 3] = [
+            (&Query::All, &everything),
+            (&not_closed, &open),
+            (&new_or_held, &new_or_held_only),
+        ];
+        for (query, keep) in cases {
+            let live = model
+                .values()
+                .filter(|(status, _, deleted)| !deleted && keep(status));
+            let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
+            let mut tags: BTreeMap<String, u64> = BTreeMap::new();
+            let mut count = 0;
+            for (status, document_tags, _) in live {
+                count += 1;
+                *statuses.entry(status.clone()).or_default() += 1;
+                let distinct: std::collections::BTreeSet<&String> = document_tags.iter().collect();
+                for tag in distinct {
+                    *tags.entry(tag.clone()).or_default() += 1;
+                }
+            }
+            let buckets = |counts: BTreeMap<String, u64>| -> Value {
+                counts
+                    .into_iter()
+                    .map(|(key, count)| (key, json!({"count": count})))
+                    .collect::<Map<String, Value>>()
+                    .into()
+            };
+            let result = store.aggregate("case", query, &aggregations).await.unwrap();
+            assert_eq!(result["statuses"], buckets(statuses), "round {round}");
+            assert_eq!(result["tags"], buckets(tags), "round {round}");
+            assert_eq!(result["count"], json!(count), "round {round}");
+        }
+    }
+    background.await.unwrap();
+}

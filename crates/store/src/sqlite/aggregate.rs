@@ -6,19 +6,21 @@
 //! Index scans keep the set's rows with `skep_member(set, doc)`.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use chrono::{DateTime, Datelike, NaiveDate};
+use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::backend;
+use super::columns::{self, Columns};
 use super::documents::{page_rows, read_rows};
 use super::evaluate::{self, evaluate};
 use super::index::compare_sql;
 use super::rows::RowSet;
 use super::translate::{Scope, Translator};
+use super::{backend, lock};
 use crate::aggregation::{Aggregation, Interval, MetricKind, TermsOrder, merge_into, top_hit};
 use crate::{Page, Query, Result};
 
@@ -29,7 +31,7 @@ pub(super) fn run(
     query: &Query,
     aggregations: &[Aggregation],
 ) -> Result<Map<String, Value>> {
-    let (kind_id, set) = match evaluate::matching(connection, kind, query)? {
+    let (kind_id, set) = match evaluate::matching(connection, kind, query, None)? {
         Some((kind_id, set)) => (Some(kind_id), set),
         None => (None, RowSet::new()),
     };
@@ -37,6 +39,7 @@ pub(super) fn run(
         connection,
         kind,
         kind_id,
+        columns: None,
     };
     context.run(&set, aggregations)
 }
@@ -61,6 +64,7 @@ pub(super) fn run_parallel(
     first: &mut Connection,
     second: &mut Connection,
     generation: &AtomicU64,
+    columns: &Mutex<Columns>,
     kind: &str,
     query: &Query,
     aggregations: &[Aggregation],
@@ -69,7 +73,9 @@ pub(super) fn run_parallel(
     let first = Snapshot::begin(first)?;
     let second = Snapshot::begin(second)?;
     let same = before.is_multiple_of(2) && generation.load(AtomicOrdering::Acquire) == before;
-    let (kind_id, set) = match evaluate::matching(first.connection(), kind, query)? {
+    // The snapshot is of generation `before` only when `same`.
+    let columns = same.then_some((columns, before));
+    let (kind_id, set) = match evaluate::matching(first.connection(), kind, query, columns)? {
         Some((kind_id, set)) => (Some(kind_id), set),
         None => (None, RowSet::new()),
     };
@@ -77,6 +83,7 @@ pub(super) fn run_parallel(
         connection: first.connection(),
         kind,
         kind_id,
+        columns,
     };
     let middle = set
         .descending()
@@ -95,6 +102,10 @@ pub(super) fn run_parallel(
     };
     for aggregation in aggregations {
         let plan = match aggregation {
+            // Counted from the column's bitmaps: cheaper than a second thread.
+            Aggregation::Terms { field, .. } if context.column_usable(field)? => {
+                Plan::Whole { theirs: false }
+            }
             Aggregation::Terms { field, .. } => match context.few_values(field)? {
                 Some(values) => Plan::Split(values),
                 None => Plan::Whole {
@@ -108,6 +119,13 @@ pub(super) fn run_parallel(
         };
         plans.push(plan);
     }
+    if plans
+        .iter()
+        .all(|plan| matches!(plan, Plan::Whole { theirs: false }))
+    {
+        drop(second);
+        return context.run(&set, aggregations);
+    }
     // Rows below `middle` are counted here, the others on the second connection.
     let (mine, theirs) = std::thread::scope(|scope| {
         let (set, plans) = (&set, &plans);
@@ -116,6 +134,7 @@ pub(super) fn run_parallel(
                 connection: second.connection(),
                 kind,
                 kind_id,
+                columns: None,
             };
             context.share(set, aggregations, plans, true, (middle, i64::MAX))
         });
@@ -191,10 +210,6 @@ enum Share {
     None,
 }
 
-/// Term aggregations of fields with more distinct values than this are not split: finding
-/// the values one index seek at a time would cost more than it saves.
-const MAX_SPLIT_VALUES: usize = 256;
-
 /// Whether [`run_parallel`] may help: some aggregation costs more than a count.
 pub(super) fn worth_two_connections(aggregations: &[Aggregation]) -> bool {
     aggregations.iter().any(|aggregation| !cheap(aggregation))
@@ -256,11 +271,13 @@ impl Drop for Snapshot<'_> {
     }
 }
 
-/// The kind aggregated over; `kind_id` is `None` when it has no documents.
+/// The kind aggregated over; `kind_id` is `None` when it has no documents. `columns` are
+/// the in-memory columns and the generation of the connection's snapshot, when known.
 struct Context<'c> {
     connection: &'c Connection,
     kind: &'c str,
     kind_id: Option<i64>,
+    columns: Option<(&'c Mutex<Columns>, u64)>,
 }
 
 impl Context<'_> {
@@ -289,6 +306,7 @@ impl Context<'_> {
             &Scope {
                 name: self.kind,
                 id,
+                columns: self.columns,
             },
             filter,
         )?;
@@ -433,6 +451,10 @@ impl Context<'_> {
         order: &[TermsOrder],
         sub: &[Aggregation],
     ) -> Result<Map<String, Value>> {
+        if let Some(mut counts) = self.column_counts(set, field)? {
+            order_counts(&mut counts, order, size);
+            return self.buckets(set, field, counts, sub);
+        }
         let Some((from, params)) = self.values_of(set, field)? else {
             return Ok(Map::new());
         };
@@ -511,42 +533,37 @@ impl Context<'_> {
             .collect()
     }
 
+    /// Per value of `field`, how many documents of `set` hold it, from the field's in-memory
+    /// column; `None` when it has none usable.
+    fn column_counts(&self, set: &RowSet, field: &str) -> Result<Option<Vec<(SqlValue, i64)>>> {
+        if !self.column_usable(field)? {
+            return Ok(None);
+        }
+        let (Some((columns, generation)), Some(kind_id), Some(path)) =
+            (self.columns, self.kind_id, self.path_id(field)?)
+        else {
+            return Ok(None);
+        };
+        Ok(lock(columns).counts(generation, (kind_id, path), set))
+    }
+
+    /// Whether `field` has a column of this snapshot's generation (see columns::usable).
+    fn column_usable(&self, field: &str) -> Result<bool> {
+        let (Some((columns, generation)), Some(kind_id), Some(path)) =
+            (self.columns, self.kind_id, self.path_id(field)?)
+        else {
+            return Ok(false);
+        };
+        columns::usable(self.connection, columns, generation, (kind_id, path))
+    }
+
     /// The distinct values of `field` in the kind, found by successive index seeks; `None`
-    /// when there are more than [`MAX_SPLIT_VALUES`].
+    /// when there are more than [`columns::MAX_VALUES`].
     fn few_values(&self, field: &str) -> Result<Option<Vec<SqlValue>>> {
         let (Some(kind_id), Some(path)) = (self.kind_id, self.path_id(field)?) else {
             return Ok(Some(Vec::new()));
         };
-        let mut first = self
-            .connection
-            .prepare_cached(
-                "SELECT value FROM field_values WHERE kind = ?1 AND path = ?2 \
-                 ORDER BY value LIMIT 1",
-            )
-            .map_err(backend)?;
-        let mut next = self
-            .connection
-            .prepare_cached(
-                "SELECT value FROM field_values WHERE kind = ?1 AND path = ?2 AND value > ?3 \
-                 ORDER BY value LIMIT 1",
-            )
-            .map_err(backend)?;
-        let mut values: Vec<SqlValue> = Vec::new();
-        let mut current: Option<SqlValue> = first
-            .query_row(rusqlite::params![kind_id, path], |row| row.get(0))
-            .optional()
-            .map_err(backend)?;
-        while let Some(value) = current {
-            if values.len() == MAX_SPLIT_VALUES {
-                return Ok(None);
-            }
-            current = next
-                .query_row(rusqlite::params![kind_id, path, value], |row| row.get(0))
-                .optional()
-                .map_err(backend)?;
-            values.push(value);
-        }
-        Ok(Some(values))
+        columns::distinct_values(self.connection, (kind_id, path))
     }
 
     /// How many documents of `set` within `rows` (half-open) have each of `values` in `field`.

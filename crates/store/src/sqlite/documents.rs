@@ -185,7 +185,15 @@ pub(super) fn select(
     let Some(id) = translator.kind_id(kind)? else {
         return Ok(None);
     };
-    let condition = translator.condition(query, &Scope { name: kind, id }, "d")?;
+    let condition = translator.condition(
+        query,
+        &Scope {
+            name: kind,
+            id,
+            columns: None,
+        },
+        "d",
+    )?;
     Ok(Some(Selection {
         kind_id: id,
         condition,
@@ -201,7 +209,7 @@ pub(super) fn search_blocking(
     sort: &[Sort],
 ) -> Result<Hits> {
     let transaction = connection.unchecked_transaction().map_err(backend)?;
-    let Some((kind_id, matching)) = evaluate::matching(&transaction, kind, query)? else {
+    let Some((kind_id, matching)) = evaluate::matching(&transaction, kind, query, None)? else {
         return Ok(Hits {
             total: 0,
             documents: Vec::new(),

@@ -1,11 +1,13 @@
 //! Flattening a document body into indexed scalar values and full text, and keeping the index
 //! rows of a document in step with its body.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
+
+use super::columns::{Change, Columns, Key};
 
 /// The SQL value a JSON scalar is indexed as: integers (and whole floats) as integers, other
 /// numbers as reals, strings as text, booleans as 0/1. `None` for null, arrays and objects.
@@ -103,6 +105,11 @@ pub(super) struct Names {
     paths: HashMap<String, i64>,
     values: Vec<(i64, i64, SqlValue, i64)>,
     text: Vec<(i64, String)>,
+    /// The fields with an in-memory column (columns.rs), as of `wanted_version`, and the
+    /// changes of the current group to their index rows.
+    wanted: HashSet<Key>,
+    wanted_version: u64,
+    changes: Vec<Change>,
 }
 
 /// How much was staged when a write started, to drop that write's rows if it rolls back.
@@ -110,6 +117,7 @@ pub(super) struct Names {
 pub(super) struct Mark {
     values: usize,
     text: usize,
+    changes: usize,
 }
 
 impl Names {
@@ -123,12 +131,14 @@ impl Names {
     pub(super) fn discard(&mut self) {
         self.values.clear();
         self.text.clear();
+        self.changes.clear();
     }
 
     pub(super) fn mark(&self) -> Mark {
         Mark {
             values: self.values.len(),
             text: self.text.len(),
+            changes: self.changes.len(),
         }
     }
 
@@ -136,6 +146,19 @@ impl Names {
     pub(super) fn rewind(&mut self, mark: Mark) {
         self.values.truncate(mark.values);
         self.text.truncate(mark.text);
+        self.changes.truncate(mark.changes);
+    }
+
+    /// Takes the current list of fields with a column, when it changed.
+    pub(super) fn refresh_wanted(&mut self, columns: &Columns) {
+        if columns.version() != self.wanted_version {
+            (self.wanted_version, self.wanted) = columns.wanted();
+        }
+    }
+
+    /// The group's column changes, and the list version they were recorded under.
+    pub(super) fn take_changes(&mut self) -> (u64, Vec<Change>) {
+        (self.wanted_version, std::mem::take(&mut self.changes))
     }
 
     pub(super) fn kind(&mut self, connection: &Connection, name: &str) -> rusqlite::Result<i64> {
@@ -155,6 +178,19 @@ impl Names {
                 .then_with(|| compare_sql(&left.2, &right.2))
                 .then(left.3.cmp(&right.3))
         });
+        if !self.wanted.is_empty() {
+            self.changes.extend(
+                values
+                    .iter()
+                    .filter(|(kind, path, _, _)| self.wanted.contains(&(*kind, *path)))
+                    .map(|(kind, path, value, doc)| Change {
+                        key: (*kind, *path),
+                        value: value.clone(),
+                        doc: *doc,
+                        added: true,
+                    }),
+            );
+        }
         let mut rest = values.as_slice();
         for size in CHUNKS {
             while rest.len() >= size {
@@ -317,6 +353,14 @@ pub(super) fn remove(
     for (path, value) in values {
         let path = names.path(connection, &path)?;
         delete.execute(params![kind, path, value, row])?;
+        if names.wanted.contains(&(kind, path)) {
+            names.changes.push(Change {
+                key: (kind, path),
+                value,
+                doc: row,
+                added: false,
+            });
+        }
     }
     connection
         .prepare_cached("DELETE FROM full_text WHERE rowid = ?1")?

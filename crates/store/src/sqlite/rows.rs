@@ -36,6 +36,28 @@ impl RowSet {
         self.words[word] |= 1 << (row % 64);
     }
 
+    pub(super) fn remove(&mut self, row: i64) {
+        if let Ok(row) = usize::try_from(row)
+            && let Some(word) = self.words.get_mut(row / 64)
+        {
+            *word &= !(1 << (row % 64));
+        }
+    }
+
+    /// How many rows this set shares with `other`.
+    pub(super) fn intersection_len(&self, other: &RowSet) -> u64 {
+        self.words
+            .iter()
+            .zip(&other.words)
+            .map(|(mine, theirs)| u64::from((mine & theirs).count_ones()))
+            .sum()
+    }
+
+    /// Its size in 64-bit words.
+    pub(super) fn words(&self) -> usize {
+        self.words.len()
+    }
+
     pub(super) fn contains(&self, row: i64) -> bool {
         usize::try_from(row).is_ok_and(|row| {
             self.words

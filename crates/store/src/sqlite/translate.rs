@@ -4,10 +4,13 @@
 //! can match nothing, so its condition is the constant `0`); values travel as bound
 //! parameters, never as SQL text.
 
+use std::sync::Mutex;
+
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
+use super::columns::Columns;
 use super::index::{sql_number, sql_scalar};
 use crate::query::{Query, RangeOp};
 use crate::{Result, Sort};
@@ -44,6 +47,9 @@ impl Target {
 pub(super) struct Scope<'a> {
     pub(super) name: &'a str,
     pub(super) id: i64,
+    /// The in-memory columns and the generation of the connection's snapshot, when the
+    /// caller knows it (aggregations): equality leaves may then read a column's bitmaps.
+    pub(super) columns: Option<(&'a Mutex<Columns>, u64)>,
 }
 
 /// Builds conditions and collects their parameters.
@@ -158,7 +164,15 @@ impl<'c> Translator<'c> {
                     return Ok("0".into());
                 };
                 let inner = self.next_alias();
-                let condition = self.condition(query, &Scope { name: kind, id }, &inner)?;
+                let condition = self.condition(
+                    query,
+                    &Scope {
+                        name: kind,
+                        id,
+                        columns: None,
+                    },
+                    &inner,
+                )?;
                 format!(
                     "{alias}.parent IN (SELECT {inner}.id FROM documents {inner} \
                      WHERE {inner}.kind = {id} AND {inner}.deleted = 0 AND ({condition}))"
@@ -169,7 +183,15 @@ impl<'c> Translator<'c> {
                     return Ok("0".into());
                 };
                 let inner = self.next_alias();
-                let condition = self.condition(query, &Scope { name: kind, id }, &inner)?;
+                let condition = self.condition(
+                    query,
+                    &Scope {
+                        name: kind,
+                        id,
+                        columns: None,
+                    },
+                    &inner,
+                )?;
                 format!(
                     "{alias}.id IN (SELECT {inner}.parent FROM documents {inner} \
                      WHERE {inner}.kind = {id} AND {inner}.deleted = 0 \
@@ -374,7 +396,7 @@ impl<'c> Translator<'c> {
 
 /// The stored values an exact match on `value` accepts: numbers match their text and numeric
 /// text matches the number, as a keyword or numeric Elasticsearch field would coerce.
-fn equal_candidates(value: &Value) -> Vec<SqlValue> {
+pub(super) fn equal_candidates(value: &Value) -> Vec<SqlValue> {
     match value {
         Value::String(text) => {
             let mut candidates = vec![SqlValue::Text(text.clone())];

@@ -13,13 +13,14 @@ use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::backend;
+use super::columns::Columns;
 use super::index::Names;
+use super::{backend, lock};
 use crate::{Result, StoreError};
 
 /// Most writes grouped into one commit.
@@ -112,6 +113,7 @@ impl WriterHandle {
         checkpointer: Connection,
         log: PathBuf,
         generation: Arc<AtomicU64>,
+        columns: Arc<Mutex<Columns>>,
     ) -> Result<WriterHandle> {
         let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
         let (committed, commits) = mpsc::sync_channel::<()>(1);
@@ -122,7 +124,16 @@ impl WriterHandle {
             .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
         std::thread::Builder::new()
             .name("skep-sqlite-writer".to_owned())
-            .spawn(move || run_writer(connection, receiver, &committed, &to_sync, &generation))
+            .spawn(move || {
+                run_writer(
+                    connection,
+                    receiver,
+                    &committed,
+                    &to_sync,
+                    &generation,
+                    &columns,
+                );
+            })
             .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
         std::thread::Builder::new()
             .name("skep-sqlite-checkpoint".to_owned())
@@ -164,6 +175,7 @@ fn run_writer(
     committed: &mpsc::SyncSender<()>,
     to_sync: &mpsc::Sender<Vec<Box<dyn Job>>>,
     generation: &AtomicU64,
+    columns: &Mutex<Columns>,
 ) {
     let mut names = Names::default();
     while let Ok(first) = receiver.recv() {
@@ -174,7 +186,8 @@ fn run_writer(
                 Err(_) => break,
             }
         }
-        if let Some(group) = commit_group(&mut connection, &mut names, group, generation)
+        names.refresh_wanted(&lock(columns));
+        if let Some(group) = commit_group(&mut connection, &mut names, group, generation, columns)
             && let Err(mpsc::SendError(group)) = to_sync.send(group)
         {
             // The syncer is gone (it never stops first); answer rather than leave callers waiting.
@@ -255,6 +268,7 @@ fn commit_group(
     names: &mut Names,
     mut group: Vec<Box<dyn Job>>,
     generation: &AtomicU64,
+    columns: &Mutex<Columns>,
 ) -> Option<Vec<Box<dyn Job>>> {
     let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(transaction) => transaction,
@@ -300,7 +314,7 @@ fn commit_group(
         broken = Some(error.to_string());
     }
     // Odd while the commit is made (see aggregate::run_parallel), even again once it is done.
-    generation.fetch_add(1, Ordering::AcqRel);
+    let before = generation.fetch_add(1, Ordering::AcqRel);
     let commit = match broken {
         Some(reason) => {
             let _ = transaction.rollback();
@@ -312,6 +326,9 @@ fn commit_group(
         names.clear();
         names.discard();
     }
+    // The in-memory columns follow the commit before any reader can see its generation.
+    let (version, changes) = names.take_changes();
+    lock(columns).commit(before, before + 2, version, changes);
     // Before any caller hears of its write, so a reader that starts after that sees a newer
     // generation than any cached result computed before the write.
     generation.fetch_add(1, Ordering::AcqRel);

@@ -28,6 +28,10 @@ use crate::Result;
 /// A field of a kind: (kind id, path id).
 pub(super) type Key = (i64, i64);
 
+/// The path id standing for "the kind's live documents": a column with the one value `NULL`
+/// holding every live document (interned path ids start at 1).
+pub(super) const LIVE: i64 = 0;
+
 /// Fields with more distinct values than this get no column.
 pub(super) const MAX_VALUES: usize = 256;
 
@@ -109,6 +113,7 @@ fn same_value(left: &SqlValue, right: &SqlValue) -> bool {
                 SqlValue::Integer(_) | SqlValue::Real(_),
                 SqlValue::Integer(_) | SqlValue::Real(_)
             ) | (SqlValue::Text(_), SqlValue::Text(_))
+                | (SqlValue::Null, SqlValue::Null)
         )
 }
 
@@ -300,19 +305,25 @@ pub(super) fn usable(
             return Ok(false);
         }
     }
-    let Some(values) = distinct_values(connection, key)? else {
-        lock(columns).too_many(key);
-        return Ok(false);
-    };
     let (kind, path) = key;
-    let sql = format!(
-        "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} AND value = ?1"
-    );
-    let mut built = Vec::with_capacity(values.len());
-    for value in values {
-        let rows = evaluate::rows(connection, &sql, std::slice::from_ref(&value))?;
-        built.push((value, rows));
-    }
+    let built = if path == LIVE {
+        let sql = format!("SELECT row FROM documents WHERE kind = {kind} AND deleted = 0");
+        vec![(SqlValue::Null, evaluate::rows(connection, &sql, &[])?)]
+    } else {
+        let Some(values) = distinct_values(connection, key)? else {
+            lock(columns).too_many(key);
+            return Ok(false);
+        };
+        let sql = format!(
+            "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} AND value = ?1"
+        );
+        let mut built = Vec::with_capacity(values.len());
+        for value in values {
+            let rows = evaluate::rows(connection, &sql, std::slice::from_ref(&value))?;
+            built.push((value, rows));
+        }
+        built
+    };
     let mut columns = lock(columns);
     columns.offer(generation, key, Column::of(built));
     Ok(columns.counts(generation, key, &RowSet::new()).is_some())

@@ -103,6 +103,15 @@ pub(super) fn evaluate(
 
 /// Every live document of the kind.
 fn live(connection: &Connection, scope: &Scope<'_>) -> Result<RowSet> {
+    if let Some((columns, generation)) = scope.columns {
+        let key = (scope.id, columns::LIVE);
+        if columns::usable(connection, columns, generation, key)?
+            && let Some(rows) =
+                lock(columns).rows_equal(generation, key, &[rusqlite::types::Value::Null])
+        {
+            return Ok(rows.into_whole());
+        }
+    }
     let set = rows(
         connection,
         &format!(

@@ -7,7 +7,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
-use super::columns::{Change, Columns, Key};
+use super::columns::{Change, Columns, Key, LIVE};
 
 /// The SQL value a JSON scalar is indexed as: integers (and whole floats) as integers, other
 /// numbers as reals, strings as text, booleans as 0/1. `None` for null, arrays and objects.
@@ -156,6 +156,19 @@ impl Names {
         }
     }
 
+    /// Records that document `row` of `kind` became live (`added`) or stopped being live, for
+    /// the kind's live-set column (columns.rs).
+    fn live(&mut self, kind: i64, row: i64, added: bool) {
+        if self.wanted.contains(&(kind, LIVE)) {
+            self.changes.push(Change {
+                key: (kind, LIVE),
+                value: SqlValue::Null,
+                doc: row,
+                added,
+            });
+        }
+    }
+
     /// The group's column changes, and the list version they were recorded under.
     pub(super) fn take_changes(&mut self) -> (u64, Vec<Change>) {
         (self.wanted_version, std::mem::take(&mut self.changes))
@@ -278,6 +291,7 @@ pub(super) fn add(
     row: i64,
     flat: Flat,
 ) -> rusqlite::Result<()> {
+    names.live(kind, row, true);
     names.values.reserve(flat.values.len());
     for (path, value) in flat.values {
         let path = names.path(connection, &path)?;
@@ -344,6 +358,7 @@ pub(super) fn remove(
         names.values.is_empty(),
         "index rows removed while rows are staged"
     );
+    names.live(kind, row, false);
     // Every path, unindexed ones too: rows written before a field was declared unindexed go
     // as well (deleting a row that is not there costs one lookup).
     let (values, _) = flatten(body, &[]);

@@ -497,7 +497,8 @@ mod tests {
     #[test]
     fn every_http_key_can_be_set_over_the_service_defaults() {
         let file = toml_file(
-            "[http]\nhost = \"::\"\nport = 1\nmax_body_bytes = 2\nsecret = \"s\"\nbasic_auth = true\n",
+            "[http]\nhost = \"::\"\nport = 1\nmax_body_bytes = 2\nsecret = \"s\"\nbasic_auth = true\n\
+             secure_cookies = true\n",
         );
 
         let config = load_service(Some(file.path()), &[]).unwrap();
@@ -510,6 +511,7 @@ mod tests {
                 max_body_bytes: 2,
                 secret: Secret::new("s"),
                 basic_auth: true,
+                secure_cookies: true,
             }
         );
     }

@@ -53,6 +53,9 @@ pub struct HttpConfig {
     pub secret: Secret,
     /// Accept `Authorization: Basic` credentials in addition to sessions and API keys.
     pub basic_auth: bool,
+    /// Mark the session and CSRF cookies `Secure`, so browsers send them over HTTPS only. Turn
+    /// on when users reach the service through HTTPS (a TLS-terminating proxy).
+    pub secure_cookies: bool,
 }
 
 impl Default for HttpConfig {
@@ -63,6 +66,7 @@ impl Default for HttpConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             secret: Secret::default(),
             basic_auth: false,
+            secure_cookies: false,
         }
     }
 }
@@ -91,6 +95,7 @@ impl HttpConfig {
             max_body_bytes,
             secret,
             basic_auth,
+            secure_cookies,
         } = base;
         Ok(HttpConfig {
             host: patch.host.unwrap_or(host),
@@ -98,6 +103,7 @@ impl HttpConfig {
             max_body_bytes: patch.max_body_bytes.unwrap_or(max_body_bytes),
             secret: patch.secret.unwrap_or(secret),
             basic_auth: patch.basic_auth.unwrap_or(basic_auth),
+            secure_cookies: patch.secure_cookies.unwrap_or(secure_cookies),
         })
     }
 
@@ -128,6 +134,7 @@ struct HttpPatch {
     max_body_bytes: Option<usize>,
     secret: Option<Secret>,
     basic_auth: Option<bool>,
+    secure_cookies: Option<bool>,
 }
 
 /// Which storage backend a service uses.

@@ -288,14 +288,17 @@ pub fn session_cookie(state: &CasesState, login: &str) -> Result<Cookie<'static>
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
+        .secure(state.config.http.secure_cookies)
         .finish())
 }
 
-/// Builds a fresh CSRF token cookie (readable by the UI's JavaScript).
-pub fn xsrf_cookie() -> Cookie<'static> {
+/// Builds a fresh CSRF token cookie (readable by the UI's JavaScript); `secure` as configured
+/// (`http.secure_cookies`).
+pub fn xsrf_cookie(secure: bool) -> Cookie<'static> {
     Cookie::build(XSRF_COOKIE, skep_auth::session::csrf_token())
         .path("/")
         .same_site(SameSite::Lax)
+        .secure(secure)
         .finish()
 }
 

@@ -37,12 +37,14 @@ pub const INIT_LOGIN: &str = "init";
 #[derive(Debug, Clone)]
 pub struct RenewedSession(pub String);
 
-/// The `CORTEX_SESSION` cookie carrying `token`.
-pub fn session_cookie(token: String) -> Cookie<'static> {
+/// The `CORTEX_SESSION` cookie carrying `token`; `secure` as configured
+/// (`http.secure_cookies`).
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, token)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
+        .secure(secure)
         .finish()
 }
 
@@ -60,9 +62,15 @@ pub fn renew_session_cookie<B>(response: &mut actix_web::dev::ServiceResponse<B>
         .extensions()
         .get::<RenewedSession>()
         .cloned();
+    let secure = response
+        .request()
+        .app_data::<actix_web::web::Data<EngineState>>()
+        .is_some_and(|state| state.config.http.secure_cookies);
     if let Some(RenewedSession(token)) = renewed {
         // A cookie with a fixed, valid name and a JWT value always serialises.
-        let _ = response.response_mut().add_cookie(&session_cookie(token));
+        let _ = response
+            .response_mut()
+            .add_cookie(&session_cookie(token, secure));
     }
 }
 

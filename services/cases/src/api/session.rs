@@ -41,13 +41,16 @@ pub async fn login(
     state.login_limiter.record_success(&login, &source);
     Ok(HttpResponse::Ok()
         .cookie(auth::session_cookie(&state, &found.login)?)
-        .cookie(auth::xsrf_cookie())
+        .cookie(auth::xsrf_cookie(state.config.http.secure_cookies))
         .finish())
 }
 
 /// `GET /api/logout`: 200, the session cookie cleared.
-pub async fn logout() -> HttpResponse {
-    let mut expired = Cookie::build(auth::SESSION_COOKIE, "").path("/").finish();
+pub async fn logout(state: web::Data<CasesState>) -> HttpResponse {
+    let mut expired = Cookie::build(auth::SESSION_COOKIE, "")
+        .path("/")
+        .secure(state.config.http.secure_cookies)
+        .finish();
     expired.make_removal();
     HttpResponse::Ok().cookie(expired).finish()
 }

@@ -196,3 +196,65 @@ async fn repeated_failed_logins_are_throttled_with_429() {
         "RateLimitExceeded"
     );
 }
+
+/// The `Set-Cookie` headers of a response.
+fn set_cookie_headers(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn session_cookies_are_secure_only_when_configured_including_renewals_and_logout() {
+    let plain = TestApp::spawn().await;
+    let behind_tls = TestApp::spawn_with(|config| config.http.secure_cookies = true).await;
+
+    let plain_login = login(&plain, ADMIN_LOGIN, ADMIN_PASSWORD).await;
+    let secure_login = login(&behind_tls, ADMIN_LOGIN, ADMIN_PASSWORD).await;
+
+    let plain_cookies = set_cookie_headers(&plain_login);
+    assert_eq!(plain_cookies.len(), 2, "{plain_cookies:?}");
+    assert!(
+        plain_cookies.iter().all(|c| !c.contains("Secure")),
+        "{plain_cookies:?}"
+    );
+    let secure_cookies = set_cookie_headers(&secure_login);
+    assert_eq!(secure_cookies.len(), 2, "{secure_cookies:?}");
+    assert!(
+        secure_cookies.iter().all(|c| c.contains("; Secure")),
+        "{secure_cookies:?}"
+    );
+    // The sliding renewal on a session-authenticated request, and the logout's removal.
+    let session = cookie(&secure_login, "THE_HIVE_SESSION").unwrap();
+    let client = http_client();
+    let current = client
+        .get(behind_tls.url("/api/user/current"))
+        .header("Cookie", format!("THE_HIVE_SESSION={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(current.status().as_u16(), 200);
+    let renewed = set_cookie_headers(&current);
+    assert!(
+        renewed
+            .iter()
+            .any(|c| c.starts_with("THE_HIVE_SESSION=") && c.contains("; Secure")),
+        "{renewed:?}"
+    );
+    let logout = client
+        .get(behind_tls.url("/api/logout"))
+        .header("Cookie", format!("THE_HIVE_SESSION={session}"))
+        .send()
+        .await
+        .unwrap();
+    let removal = set_cookie_headers(&logout);
+    assert!(
+        removal
+            .iter()
+            .any(|c| c.starts_with("THE_HIVE_SESSION=;") && c.contains("; Secure")),
+        "{removal:?}"
+    );
+}

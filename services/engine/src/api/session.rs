@@ -27,12 +27,14 @@ pub async fn login(
         .sessions
         .issue(&found.login, state.session_ttl())
         .map_err(EngineError::from)?;
+    let secure = state.config.http.secure_cookies;
     let csrf_cookie = Cookie::build(XSRF_COOKIE, skep_auth::session::csrf_token())
         .path("/")
         .same_site(SameSite::Lax)
+        .secure(secure)
         .finish();
     Ok(HttpResponse::Ok()
-        .cookie(auth::session_cookie(token))
+        .cookie(auth::session_cookie(token, secure))
         .cookie(csrf_cookie)
         .json(UserResponse::from(found)))
 }

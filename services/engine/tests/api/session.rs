@@ -283,3 +283,33 @@ async fn a_tampered_session_cookie_is_not_accepted() {
 
     assert_eq!(response.status().as_u16(), 401);
 }
+
+/// The `Set-Cookie` headers of a response.
+fn set_cookie_headers(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn session_and_csrf_cookies_are_secure_only_when_configured() {
+    let plain = TestApp::spawn().await;
+    let behind_tls = TestApp::spawn_with(|config| config.http.secure_cookies = true).await;
+
+    let plain_cookies = set_cookie_headers(&plain.login(ADMIN_LOGIN, ADMIN_PASSWORD).await);
+    let secure_cookies = set_cookie_headers(&behind_tls.login(ADMIN_LOGIN, ADMIN_PASSWORD).await);
+
+    assert_eq!(plain_cookies.len(), 2, "{plain_cookies:?}");
+    assert!(
+        plain_cookies.iter().all(|c| !c.contains("Secure")),
+        "{plain_cookies:?}"
+    );
+    assert_eq!(secure_cookies.len(), 2, "{secure_cookies:?}");
+    assert!(
+        secure_cookies.iter().all(|c| c.contains("; Secure")),
+        "{secure_cookies:?}"
+    );
+}

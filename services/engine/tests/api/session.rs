@@ -290,7 +290,7 @@ fn set_cookie_headers(response: &reqwest::Response) -> Vec<String> {
         .headers()
         .get_all(reqwest::header::SET_COOKIE)
         .iter()
-        .map(|value| value.to_str().unwrap().to_owned())
+        .map(|value| value.to_str().expect("cookies are ASCII").to_owned())
         .collect()
 }
 

@@ -54,6 +54,16 @@ pub fn cookie_client() -> reqwest::Client {
         .expect("a reqwest client with a cookie store can always be built")
 }
 
+/// The raw `Set-Cookie` headers of a response, attributes included (`Secure`, `HttpOnly`, …).
+pub fn set_cookie_headers(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().expect("cookies are ASCII").to_owned())
+        .collect()
+}
+
 /// The root of the Cargo workspace.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,6 +1,7 @@
 //! Login, sessions, CSRF, API keys and Basic.
 
 use serde_json::{Value, json};
+use skep_testkit::set_cookie_headers;
 
 use crate::helpers::{ADMIN_LOGIN, ADMIN_PASSWORD, TestApp, http_client};
 
@@ -195,16 +196,6 @@ async fn repeated_failed_logins_are_throttled_with_429() {
         throttled.json::<Value>().await.unwrap()["type"],
         "RateLimitExceeded"
     );
-}
-
-/// The `Set-Cookie` headers of a response.
-fn set_cookie_headers(response: &reqwest::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .map(|value| value.to_str().expect("cookies are ASCII").to_owned())
-        .collect()
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 use serde_json::json;
+use skep_testkit::set_cookie_headers;
 
 use crate::helpers::{ADMIN_LOGIN, ADMIN_PASSWORD, TestApp, set_cookie, status_and_json, unique};
 
@@ -17,12 +18,7 @@ async fn a_json_login_answers_the_user_and_sets_the_session_and_csrf_cookies() {
     let response = app.login(ADMIN_LOGIN, ADMIN_PASSWORD).await;
 
     assert_eq!(response.status().as_u16(), 200);
-    let set_cookies: Vec<String> = response
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .map(|value| value.to_str().unwrap().to_owned())
-        .collect();
+    let set_cookies = set_cookie_headers(&response);
     let session = set_cookies
         .iter()
         .find(|c| c.starts_with("CORTEX_SESSION="))
@@ -148,12 +144,7 @@ async fn logout_answers_200_and_expires_both_cookies() {
         .unwrap();
 
     assert_eq!(response.status().as_u16(), 200);
-    let set_cookies: Vec<String> = response
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .map(|value| value.to_str().unwrap().to_owned())
-        .collect();
+    let set_cookies = set_cookie_headers(&response);
     for name in ["CORTEX_SESSION=", "CORTEX-XSRF-TOKEN="] {
         let cookie = set_cookies.iter().find(|c| c.starts_with(name)).unwrap();
         assert!(cookie.contains("Max-Age=0"), "{cookie}");
@@ -282,16 +273,6 @@ async fn a_tampered_session_cookie_is_not_accepted() {
         .unwrap();
 
     assert_eq!(response.status().as_u16(), 401);
-}
-
-/// The `Set-Cookie` headers of a response.
-fn set_cookie_headers(response: &reqwest::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .map(|value| value.to_str().expect("cookies are ASCII").to_owned())
-        .collect()
 }
 
 #[tokio::test]

@@ -536,25 +536,28 @@ impl Context<'_> {
     /// Per value of `field`, how many documents of `set` hold it, from the field's in-memory
     /// column; `None` when it has none usable.
     fn column_counts(&self, set: &RowSet, field: &str) -> Result<Option<Vec<(SqlValue, i64)>>> {
-        if !self.column_usable(field)? {
-            return Ok(None);
-        }
-        let (Some((columns, generation)), Some(kind_id), Some(path)) =
-            (self.columns, self.kind_id, self.path_id(field)?)
-        else {
+        let Some((columns, generation, key)) = self.usable_column(field)? else {
             return Ok(None);
         };
-        Ok(lock(columns).counts(generation, (kind_id, path), set))
+        Ok(lock(columns).counts(generation, key, set))
     }
 
     /// Whether `field` has a column of this snapshot's generation (see columns::usable).
     fn column_usable(&self, field: &str) -> Result<bool> {
+        Ok(self.usable_column(field)?.is_some())
+    }
+
+    /// The columns, the snapshot's generation and the field's key, when the field has a
+    /// usable column (built now if it may be).
+    fn usable_column(&self, field: &str) -> Result<Option<(&Mutex<Columns>, u64, columns::Key)>> {
         let (Some((columns, generation)), Some(kind_id), Some(path)) =
             (self.columns, self.kind_id, self.path_id(field)?)
         else {
-            return Ok(false);
+            return Ok(None);
         };
-        columns::usable(self.connection, columns, generation, (kind_id, path))
+        let key = (kind_id, path);
+        Ok(columns::usable(self.connection, columns, generation, key)?
+            .then_some((columns, generation, key)))
     }
 
     /// The distinct values of `field` in the kind, found by successive index seeks; `None`

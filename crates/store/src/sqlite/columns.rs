@@ -159,6 +159,11 @@ impl Columns {
         self.columns.get(&key).map(|(_, column)| column.counts(set))
     }
 
+    /// Whether the column of `key` exists and reflects `generation`.
+    pub(super) fn ready(&self, generation: u64, key: Key) -> bool {
+        self.generation == generation && self.columns.contains_key(&key)
+    }
+
     /// The documents whose field `key` holds one of `candidates`, when the column exists and
     /// reflects `generation`.
     pub(super) fn rows_equal(
@@ -298,7 +303,7 @@ pub(super) fn usable(
 ) -> Result<bool> {
     {
         let mut columns = lock(columns);
-        if columns.counts(generation, key, &RowSet::new()).is_some() {
+        if columns.ready(generation, key) {
             return Ok(true);
         }
         if columns.want(generation, key) == Want::Skip {
@@ -326,7 +331,7 @@ pub(super) fn usable(
     };
     let mut columns = lock(columns);
     columns.offer(generation, key, Column::of(built));
-    Ok(columns.counts(generation, key, &RowSet::new()).is_some())
+    Ok(columns.ready(generation, key))
 }
 
 /// The distinct values of a field, found by successive index seeks; `None` when there are

@@ -185,15 +185,7 @@ pub(super) fn select(
     let Some(id) = translator.kind_id(kind)? else {
         return Ok(None);
     };
-    let condition = translator.condition(
-        query,
-        &Scope {
-            name: kind,
-            id,
-            columns: None,
-        },
-        "d",
-    )?;
+    let condition = translator.condition(query, &Scope::plain(kind, id), "d")?;
     Ok(Some(Selection {
         kind_id: id,
         condition,

@@ -52,6 +52,17 @@ pub(super) struct Scope<'a> {
     pub(super) columns: Option<(&'a Mutex<Columns>, u64)>,
 }
 
+impl<'a> Scope<'a> {
+    /// A scope whose leaves always read the index.
+    pub(super) fn plain(name: &'a str, id: i64) -> Scope<'a> {
+        Scope {
+            name,
+            id,
+            columns: None,
+        }
+    }
+}
+
 /// Builds conditions and collects their parameters.
 pub(super) struct Translator<'c> {
     connection: &'c Connection,
@@ -164,15 +175,7 @@ impl<'c> Translator<'c> {
                     return Ok("0".into());
                 };
                 let inner = self.next_alias();
-                let condition = self.condition(
-                    query,
-                    &Scope {
-                        name: kind,
-                        id,
-                        columns: None,
-                    },
-                    &inner,
-                )?;
+                let condition = self.condition(query, &Scope::plain(kind, id), &inner)?;
                 format!(
                     "{alias}.parent IN (SELECT {inner}.id FROM documents {inner} \
                      WHERE {inner}.kind = {id} AND {inner}.deleted = 0 AND ({condition}))"
@@ -183,15 +186,7 @@ impl<'c> Translator<'c> {
                     return Ok("0".into());
                 };
                 let inner = self.next_alias();
-                let condition = self.condition(
-                    query,
-                    &Scope {
-                        name: kind,
-                        id,
-                        columns: None,
-                    },
-                    &inner,
-                )?;
+                let condition = self.condition(query, &Scope::plain(kind, id), &inner)?;
                 format!(
                     "{alias}.id IN (SELECT {inner}.parent FROM documents {inner} \
                      WHERE {inner}.kind = {id} AND {inner}.deleted = 0 \

@@ -1,7 +1,8 @@
 //! SQLite store benchmark: prints a table of throughput and latencies at 100,000 documents.
 //!
 //! Run with `cargo bench -p skep-store` (release build). `SKEP_BENCH_DOCUMENTS` changes the
-//! corpus size. Numbers go to `docs/benchmarks.md`.
+//! corpus size; `SKEP_BENCH_INSERTS_ONLY=1` stops after the inserts. Numbers go to
+//! `docs/benchmarks.md`.
 
 use std::time::{Duration, Instant};
 
@@ -227,6 +228,12 @@ async fn main() {
         format!("{rate:.0} /s"),
         "".into(),
     ));
+
+    // SKEP_BENCH_INSERTS_ONLY=1 stops here (for profiling the write path).
+    if std::env::var_os("SKEP_BENCH_INSERTS_ONLY").is_some() {
+        table.print();
+        return;
+    }
 
     let ids: Vec<String> = store
         .search(

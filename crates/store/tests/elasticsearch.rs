@@ -505,6 +505,8 @@ async fn a_conflict_on_the_conditional_write_of_an_expected_version_is_stale() {
         scripted::index_created(),
         (200, stored("c1", 5, json!({"_skep_body": {"v": 1}}))),
         (409, json!({"error": {"type": "version_conflict_engine_exception", "reason": "seq no changed"}})),
+        // Read again to tell a stale version from a deleted document: it is still there.
+        (200, stored("c1", 6, json!({"_skep_body": {"v": 3}}))),
     ])
     .await;
     let store = ElasticStore::open(&settings_for(&cluster)).await.unwrap();
@@ -521,6 +523,65 @@ async fn a_conflict_on_the_conditional_write_of_an_expected_version_is_stale() {
     assert!(
         matches!(&error, StoreError::Conflict { reason, .. } if reason == "version conflict"),
         "{error:?}"
+    );
+    assert_eq!(cluster.requests().len(), 5, "one write, then one read");
+}
+
+#[tokio::test]
+async fn a_conflict_because_the_document_was_deleted_meanwhile_is_not_found() {
+    use serde_json::json;
+    // Elasticsearch answers a conditional write to a vanished document with 409, not 404.
+    let cluster = scripted::start(vec![
+        scripted::info(),
+        scripted::index_created(),
+        (200, stored("c1", 5, json!({"_skep_body": {"v": 1}}))),
+        (409, json!({"error": {"type": "version_conflict_engine_exception",
+            "reason": "[c1]: version conflict, required seqNo [5], primary term [1]. but no document was found"}})),
+        (404, json!({"_index": "skep_case", "_id": "c1", "found": false})),
+    ])
+    .await;
+    let store = ElasticStore::open(&settings_for(&cluster)).await.unwrap();
+    let current = skep_store::Version {
+        seq_no: 5,
+        primary_term: 1,
+    };
+
+    let error = store
+        .update("case", "c1", Some(current), body(json!({"v": 2})))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, StoreError::NotFound { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn dot_ids_are_refused_before_any_request_because_urls_would_drop_them() {
+    use serde_json::json;
+    let cluster = scripted::start(vec![scripted::info(), scripted::index_created()]).await;
+    let store = ElasticStore::open(&settings_for(&cluster)).await.unwrap();
+    let sent = cluster.requests().len();
+
+    for id in [".", ".."] {
+        let error = store
+            .put(
+                "case",
+                skep_store::NewDocument {
+                    id: Some(id.into()),
+                    parent: None,
+                    body: body(json!({"v": 1})),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, StoreError::InvalidQuery(message) if message.contains("`.`")),
+            "{error:?}"
+        );
+    }
+    assert!(
+        cluster.requests().len() <= sent + 1,
+        "nothing but the index check was sent: {:?}",
+        cluster.requests()
     );
 }
 
@@ -702,6 +763,33 @@ async fn a_child_query_first_collects_parent_ids_from_the_child_index() {
         requests[6].json()["query"]["bool"]["filter"][0],
         json!({"ids": {"values": ["c1"]}})
     );
+}
+
+#[tokio::test]
+async fn too_many_buckets_is_an_invalid_query_even_when_the_cluster_answers_503() {
+    use serde_json::json;
+    let cluster = scripted::start(vec![
+        scripted::info(),
+        scripted::index_created(),
+        (
+            503,
+            json!({"error": {"type": "search_phase_execution_exception", "reason": "all shards failed",
+                "caused_by": {"type": "too_many_buckets_exception",
+                    "reason": "Trying to create too many buckets. Must be less than or equal to: [65535]"}}}),
+        ),
+    ])
+    .await;
+    let store = ElasticStore::open(&settings_for(&cluster)).await.unwrap();
+    let aggregations =
+        skep_store::Aggregation::parse_list(&json!([{"_agg": "field", "_field": "title"}]))
+            .unwrap();
+
+    let error = store
+        .aggregate("case", &skep_store::Query::All, &aggregations)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, StoreError::InvalidQuery(_)), "{error:?}");
 }
 
 #[tokio::test]

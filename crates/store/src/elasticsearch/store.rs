@@ -390,6 +390,15 @@ impl ElasticStore {
         match reply.status {
             200 => Ok(reply.body),
             400 => Err(invalid_query(&reply)),
+            // Older clusters answer an aggregation over `search.max_buckets` with 503; it is
+            // the request that is too large, not the cluster that is down.
+            _ if reply
+                .body
+                .to_string()
+                .contains("too_many_buckets_exception") =>
+            {
+                Err(invalid_query(&reply))
+            }
             _ => Err(unexpected(&reply, "search")),
         }
     }
@@ -574,7 +583,14 @@ impl Store for ElasticStore {
                         body,
                     });
                 }
-                Write::Conflict if expected.is_some() => return Err(stale(kind, id)),
+                // Elasticsearch answers a conditional write to a document deleted meanwhile
+                // with 409, as for a stale version: read it again to tell the two apart.
+                Write::Conflict if expected.is_some() => {
+                    return Err(match self.fetch(&index, kind, id).await? {
+                        Some((_, hidden)) if !hidden.deleted => stale(kind, id),
+                        _ => not_found(kind, id),
+                    });
+                }
                 Write::Conflict => continue,
                 Write::Missing => return Err(not_found(kind, id)),
             }
@@ -747,6 +763,12 @@ impl ElasticStore {
                     "a document id must have 1 to 512 bytes, not {}",
                     id.len()
                 )));
+            }
+            // Ids travel in URL paths, where these two would be read as path steps.
+            Some(id) if id == "." || id == ".." => {
+                return Err(StoreError::InvalidQuery(
+                    "a document id cannot be `.` or `..`".to_owned(),
+                ));
             }
             Some(id) => id.clone(),
             None => generate_id(),

@@ -89,6 +89,39 @@ fn equality(field: &str, value: &Value) -> Value {
     )
 }
 
+/// `_in`: one `terms` query per typed field rather than a clause per value, so a long list
+/// stays within Elasticsearch's limit on boolean clauses (1,024 by default on 7.x).
+fn membership(field: &str, values: &[Value]) -> Value {
+    if let Some(hidden) = hidden_field(field) {
+        let texts: Vec<Value> = values
+            .iter()
+            .map(|value| match value {
+                Value::String(text) => Value::String(text.clone()),
+                other => Value::String(other.to_string()),
+            })
+            .collect();
+        return if texts.is_empty() {
+            match_none()
+        } else {
+            json!({"terms": {hidden: texts}})
+        };
+    }
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for (value_type, value) in values.iter().flat_map(equal_values) {
+        let typed = typed_field(value_type, field);
+        match groups.iter_mut().find(|(name, _)| *name == typed) {
+            Some((_, list)) => list.push(value),
+            None => groups.push((typed, vec![value])),
+        }
+    }
+    any_of(
+        groups
+            .into_iter()
+            .map(|(typed, list)| json!({"terms": {typed: list}}))
+            .collect(),
+    )
+}
+
 /// The type a range bound compares in: numbers numerically, strings in code point order.
 fn bound_type(value: &Value) -> ValueType {
     match value {
@@ -173,9 +206,7 @@ pub fn to_es_query(query: &Query) -> Value {
         Query::Between { field, from, to } => {
             range(field, &[(RangeOp::Gt, from), (RangeOp::Lt, to)])
         }
-        Query::In { field, values } => {
-            any_of(values.iter().map(|value| equality(field, value)).collect())
-        }
+        Query::In { field, values } => membership(field, values),
         Query::Exists(field) => exists(field),
         Query::Id(ids) => json!({"ids": {"values": ids}}),
         Query::Like { field, text } => json!({"match": {
@@ -467,17 +498,45 @@ mod tests {
     }
 
     #[test]
-    fn in_is_any_of_the_equalities_and_id_uses_ids() {
+    fn in_is_one_terms_query_per_typed_field_and_id_uses_ids() {
         let within = Query::In {
             field: "status".into(),
             values: vec![json!("Open"), json!("Closed")],
         };
         assert_eq!(
             to_es_query(&within),
+            json!({"terms": {"s~status": ["Open", "Closed"]}})
+        );
+        let mixed = Query::In {
+            field: "severity".into(),
+            values: vec![json!(2), json!("3"), json!(true)],
+        };
+        assert_eq!(
+            to_es_query(&mixed),
             json!({"bool": {"should": [
-                {"term": {"s~status": {"value": "Open"}}},
-                {"term": {"s~status": {"value": "Closed"}}}
+                {"terms": {"n~severity": [2, 3]}},
+                {"terms": {"s~severity": ["2", "3"]}},
+                {"terms": {"b~severity": [true]}}
             ], "minimum_should_match": 1}})
+        );
+        // Thousands of values stay a single clause (Elasticsearch limits boolean clauses).
+        let many = Query::In {
+            field: "owner".into(),
+            values: (0..5_000).map(|n| json!(format!("user{n}"))).collect(),
+        };
+        let Value::Object(query) = to_es_query(&many) else {
+            panic!("an object")
+        };
+        assert_eq!(
+            query["terms"]["s~owner"].as_array().map(Vec::len),
+            Some(5_000)
+        );
+        assert_eq!(
+            to_es_query(&Query::In {
+                field: "_id".into(),
+                values: vec![json!("a"), json!(7)]
+            }),
+            json!({"terms": {"_skep_id": ["a", "7"]}})
         );
         assert_eq!(
             to_es_query(&Query::In {

@@ -688,12 +688,14 @@ async fn put_many_sends_one_bulk_and_answers_each_document_in_order() {
         (200, json!({"errors": true, "items": [
             {"create": {"_id": "one", "status": 201, "_seq_no": 0, "_primary_term": 1}},
             {"create": {"_id": "taken", "status": 409,
-                        "error": {"type": "version_conflict_engine_exception", "reason": "exists"}}}
+                        "error": {"type": "version_conflict_engine_exception", "reason": "exists"}}},
+            {"create": {"_id": "busy", "status": 429,
+                        "error": {"type": "es_rejected_execution_exception", "reason": "queue full"}}}
         ]})),
     ])
     .await;
     let store = ElasticStore::open(&settings_for(&cluster)).await.unwrap();
-    let documents = ["one", "taken"]
+    let documents = ["one", "taken", "busy"]
         .map(|id| skep_store::NewDocument {
             id: Some(id.into()),
             parent: None,
@@ -705,6 +707,11 @@ async fn put_many_sends_one_bulk_and_answers_each_document_in_order() {
 
     assert_eq!(results[0].as_ref().unwrap().id, "one");
     assert!(results[1].as_ref().unwrap_err().is_duplicate());
+    assert!(
+        matches!(results[2], Err(StoreError::Unavailable(_))),
+        "{:?}",
+        results[2]
+    );
     let bulk = &cluster.requests()[2];
     assert_eq!(
         (bulk.method.as_str(), bulk.path()),
@@ -716,7 +723,7 @@ async fn put_many_sends_one_bulk_and_answers_each_document_in_order() {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.len(), 6);
     assert_eq!(lines[0], json!({"create": {"_id": "one"}}));
     assert_eq!(lines[3]["_skep_body"], json!({"v": 1}));
 }
@@ -790,6 +797,44 @@ async fn too_many_buckets_is_an_invalid_query_even_when_the_cluster_answers_503(
         .unwrap_err();
 
     assert!(matches!(error, StoreError::InvalidQuery(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_delete_by_query_with_shard_failures_is_an_error_saying_how_far_it_got() {
+    use serde_json::json;
+    let cluster = scripted::start(vec![
+        scripted::info(),
+        scripted::index_created(),
+        (
+            200,
+            json!({"took": 5, "timed_out": false, "total": 10, "deleted": 4,
+                "version_conflicts": 0, "failures": [{"index": "skep_case", "id": "c9",
+                "cause": {"type": "es_rejected_execution_exception", "reason": "queue full"},
+                "status": 429}]}),
+        ),
+        (
+            200,
+            json!({"took": 5, "timed_out": false, "total": 3, "deleted": 3,
+                "version_conflicts": 0, "failures": []}),
+        ),
+    ])
+    .await;
+    let store = ElasticStore::open(&settings_for(&cluster)).await.unwrap();
+
+    let error = store
+        .delete_by_query("case", &skep_store::Query::All)
+        .await
+        .unwrap_err();
+    let deleted = store
+        .delete_by_query("case", &skep_store::Query::All)
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(&error, StoreError::Backend(cause) if cause.to_string().contains("deleted 4 of")),
+        "{error:?}"
+    );
+    assert_eq!(deleted, 3);
 }
 
 #[tokio::test]

@@ -442,6 +442,12 @@ impl ElasticStore {
                         body: body.clone(),
                     }),
                     Some(409) => Err(duplicate(kind, &hidden.id)),
+                    // Rejected for load (a full write queue): retrying later can succeed.
+                    Some(429) => Err(StoreError::Unavailable(anyhow::anyhow!(
+                        "elasticsearch was too busy to store {kind} {}: {}",
+                        hidden.id,
+                        error_text(&item["error"])
+                    ))),
                     _ => Err(backend(anyhow::anyhow!(
                         "elasticsearch refused {kind} {}: {}",
                         hidden.id,
@@ -641,6 +647,23 @@ impl Store for ElasticStore {
         )
         .await?;
         match reply.status {
+            // A partial deletion (shard failures, or the request's timeout) is a failure
+            // saying how far it got, not a success.
+            200 if reply.body["timed_out"] == true
+                || reply.body["failures"]
+                    .as_array()
+                    .is_some_and(|failures| !failures.is_empty()) =>
+            {
+                Err(backend(anyhow::anyhow!(
+                    "elasticsearch deleted {} of the matching {kind} documents, then failed: {}",
+                    reply.body["deleted"].as_u64().unwrap_or(0),
+                    if reply.body["timed_out"] == true {
+                        "timed out".to_owned()
+                    } else {
+                        error_text(&reply.body["failures"][0]["cause"])
+                    }
+                )))
+            }
             200 => reply.body["deleted"]
                 .as_u64()
                 .ok_or_else(|| malformed("deleted count")),

@@ -347,14 +347,19 @@ impl ElasticStore {
             let Some(id) = scroll_id.as_deref() else {
                 break Ok(total);
             };
-            let next = reply(
+            let next = match reply(
                 self.client
                     .scroll(ScrollParts::None)
                     .body(json!({"scroll": SCROLL_KEEP_ALIVE, "scroll_id": id}))
                     .send()
                     .await,
             )
-            .await?;
+            .await
+            {
+                Ok(next) => next,
+                // Still clear the scroll below.
+                Err(error) => break Err(error),
+            };
             if next.status != 200 {
                 break Err(unexpected(&next, "scroll"));
             }

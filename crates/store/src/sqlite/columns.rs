@@ -204,7 +204,9 @@ impl Columns {
         Want::Build
     }
 
-    /// Records that `key` has more than [`MAX_VALUES`] values.
+    /// Records that `key` cannot have a column: it has more than [`MAX_VALUES`] values, or its
+    /// column would not fit under [`MAX_WORDS`]. Until a restart it is counted from the index,
+    /// rather than built again and refused on every request.
     pub(super) fn too_many(&mut self, key: Key) {
         self.wanted.remove(&key);
         self.columns.remove(&key);
@@ -241,6 +243,7 @@ impl Columns {
             }
         }
         if self.words() + column.words() > MAX_WORDS {
+            self.too_many(key);
             return;
         }
         self.columns.insert(key, (registered, column));
@@ -268,15 +271,37 @@ impl Columns {
         self.columns
             .retain(|_, (registered, _)| *registered <= version);
         let mut overflowing = Vec::new();
+        let mut emptied = HashSet::new();
         for change in &changes {
-            if let Some((_, column)) = self.columns.get_mut(&change.key)
-                && !column.apply(change)
-            {
-                overflowing.push(change.key);
+            if let Some((_, column)) = self.columns.get_mut(&change.key) {
+                if !column.apply(change) {
+                    overflowing.push(change.key);
+                } else if !change.added {
+                    emptied.insert(change.key);
+                }
             }
         }
         for key in overflowing {
             self.too_many(key);
+        }
+        // Values no document holds any more leave the column (and its value count).
+        for key in emptied {
+            if let Some((_, column)) = self.columns.get_mut(&key) {
+                column.values.retain(|(_, rows)| !rows.is_empty());
+            }
+        }
+        // Bitmaps grow with the store's row numbers: keep them all under the memory cap by
+        // giving up the largest columns.
+        while self.words() > MAX_WORDS {
+            let Some(largest) = self
+                .columns
+                .iter()
+                .max_by_key(|(_, (_, column))| column.words())
+                .map(|(key, _)| *key)
+            else {
+                break;
+            };
+            self.too_many(largest);
         }
         if self.recent.len() == RECENT_COMMITS {
             self.recent.pop_front();
@@ -458,6 +483,55 @@ mod tests {
         assert_eq!(counts(&columns, 2), None);
         assert_eq!(columns.want(2, (1, 2)), Want::Skip);
         assert!(!columns.wanted().1.contains(&(1, 2)));
+    }
+
+    #[test]
+    fn a_column_that_would_pass_the_memory_cap_is_refused_once_not_rebuilt() {
+        let mut columns = Columns::default();
+        assert_eq!(columns.want(0, (1, 2)), Want::Build);
+        // One document row far out makes a bitmap of more than MAX_WORDS words.
+        let far = i64::try_from(MAX_WORDS * 64).expect("fits");
+        let built = Column::of(vec![(text("x"), [far].into_iter().collect())]);
+
+        columns.offer(0, (1, 2), built);
+
+        assert_eq!(counts(&columns, 0), None);
+        assert_eq!(columns.want(0, (1, 2)), Want::Skip, "not built again");
+    }
+
+    #[test]
+    fn columns_growing_past_the_memory_cap_are_dropped_at_commit() {
+        let mut columns = Columns::default();
+        assert_eq!(columns.want(0, (1, 2)), Want::Build);
+        columns.offer(0, (1, 2), Column::default());
+        let (version, _) = columns.wanted();
+        let far = i64::try_from(MAX_WORDS * 64).expect("fits");
+
+        columns.commit(0, 2, version, vec![change("x", far, true)]);
+
+        assert_eq!(counts(&columns, 2), None);
+        assert_eq!(columns.want(2, (1, 2)), Want::Skip);
+        assert_eq!(columns.words(), 0);
+    }
+
+    #[test]
+    fn values_no_document_holds_leave_the_column() {
+        let mut columns = Columns::default();
+        assert_eq!(columns.want(0, (1, 2)), Want::Build);
+        columns.offer(0, (1, 2), Column::default());
+        let (version, _) = columns.wanted();
+        columns.commit(0, 2, version, vec![change("old", 1, true)]);
+
+        columns.commit(
+            2,
+            4,
+            version,
+            vec![change("old", 1, false), change("new", 1, true)],
+        );
+
+        let column = &columns.columns[&(1, 2)].1;
+        assert_eq!(column.values.len(), 1, "{:?}", column.values);
+        assert_eq!(counts(&columns, 4), Some(vec![(text("new"), 1)]));
     }
 
     #[test]

@@ -41,6 +41,10 @@ const MAX_WORDS: usize = 2 * 1024 * 1024;
 /// Commits whose changes are remembered to bring a newly built column up to date.
 const RECENT_COMMITS: usize = 64;
 
+/// Most changes remembered across those commits (about 64 MiB): a few huge batches must not
+/// keep hundreds of MiB alive. The latest commit is always kept.
+const RECENT_CHANGES: usize = 1_000_000;
+
 /// One index row added or removed by a commit.
 #[derive(Debug, Clone)]
 pub(super) struct Change {
@@ -307,6 +311,12 @@ impl Columns {
             self.recent.pop_front();
         }
         self.recent.push_back((before, after, version, changes));
+        let mut remembered: usize = self.recent.iter().map(|entry| entry.3.len()).sum();
+        while remembered > RECENT_CHANGES && self.recent.len() > 1 {
+            if let Some(oldest) = self.recent.pop_front() {
+                remembered -= oldest.3.len();
+            }
+        }
         self.generation = after;
     }
 
@@ -512,6 +522,26 @@ mod tests {
         assert_eq!(counts(&columns, 2), None);
         assert_eq!(columns.want(2, (1, 2)), Want::Skip);
         assert_eq!(columns.words(), 0);
+    }
+
+    #[test]
+    fn huge_commits_are_forgotten_so_a_column_built_before_them_is_dropped() {
+        let mut columns = Columns::default();
+        assert_eq!(columns.want(0, (1, 2)), Want::Build);
+        let (version, _) = columns.wanted();
+        let many = |first: i64| {
+            (first..first + RECENT_CHANGES as i64 / 2 + 1)
+                .map(|doc| change("x", doc, true))
+                .collect::<Vec<_>>()
+        };
+        columns.commit(0, 2, version, many(0));
+        columns.commit(2, 4, version, many(1_000_000));
+
+        // Built on generation 0: the first commit's changes were let go, so it cannot catch up.
+        columns.offer(0, (1, 2), Column::default());
+
+        assert_eq!(counts(&columns, 4), None);
+        assert_eq!(columns.recent.len(), 1);
     }
 
     #[test]

@@ -325,6 +325,24 @@ fn body(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> 
     value.as_object().unwrap().clone()
 }
 
+/// Updates case `c1` expecting version 5 (term 1) on `cluster`, which must refuse it.
+async fn update_c1_expecting_version_5(cluster: &scripted::Cluster) -> StoreError {
+    let store = ElasticStore::open(&settings_for(cluster)).await.unwrap();
+    let current = skep_store::Version {
+        seq_no: 5,
+        primary_term: 1,
+    };
+    store
+        .update(
+            "case",
+            "c1",
+            Some(current),
+            body(serde_json::json!({"v": 2})),
+        )
+        .await
+        .unwrap_err()
+}
+
 fn stored(id: &str, seq_no: u64, source: serde_json::Value) -> serde_json::Value {
     serde_json::json!({"_index": "skep_case", "_id": id, "_seq_no": seq_no, "_primary_term": 1,
         "found": true, "_source": source})
@@ -509,16 +527,7 @@ async fn a_conflict_on_the_conditional_write_of_an_expected_version_is_stale() {
         (200, stored("c1", 6, json!({"_skep_body": {"v": 3}}))),
     ])
     .await;
-    let store = ElasticStore::open(&settings_for(&cluster)).await.unwrap();
-    let current = skep_store::Version {
-        seq_no: 5,
-        primary_term: 1,
-    };
-
-    let error = store
-        .update("case", "c1", Some(current), body(json!({"v": 2})))
-        .await
-        .unwrap_err();
+    let error = update_c1_expecting_version_5(&cluster).await;
 
     assert!(
         matches!(&error, StoreError::Conflict { reason, .. } if reason == "version conflict"),
@@ -540,16 +549,7 @@ async fn a_conflict_because_the_document_was_deleted_meanwhile_is_not_found() {
         (404, json!({"_index": "skep_case", "_id": "c1", "found": false})),
     ])
     .await;
-    let store = ElasticStore::open(&settings_for(&cluster)).await.unwrap();
-    let current = skep_store::Version {
-        seq_no: 5,
-        primary_term: 1,
-    };
-
-    let error = store
-        .update("case", "c1", Some(current), body(json!({"v": 2})))
-        .await
-        .unwrap_err();
+    let error = update_c1_expecting_version_5(&cluster).await;
 
     assert!(matches!(error, StoreError::NotFound { .. }), "{error:?}");
 }

@@ -73,13 +73,17 @@ fn equal_values(value: &Value) -> Vec<(ValueType, Value)> {
     }
 }
 
+/// A value compared with a hidden (keyword) field: its text.
+fn hidden_text(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(text.clone()),
+        other => Value::String(other.to_string()),
+    }
+}
+
 fn equality(field: &str, value: &Value) -> Value {
     if let Some(hidden) = hidden_field(field) {
-        let text = match value {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        };
-        return term(hidden, Value::String(text));
+        return term(hidden, hidden_text(value));
     }
     any_of(
         equal_values(value)
@@ -93,13 +97,7 @@ fn equality(field: &str, value: &Value) -> Value {
 /// stays within Elasticsearch's limit on boolean clauses (1,024 by default on 7.x).
 fn membership(field: &str, values: &[Value]) -> Value {
     if let Some(hidden) = hidden_field(field) {
-        let texts: Vec<Value> = values
-            .iter()
-            .map(|value| match value {
-                Value::String(text) => Value::String(text.clone()),
-                other => Value::String(other.to_string()),
-            })
-            .collect();
+        let texts: Vec<Value> = values.iter().map(hidden_text).collect();
         return if texts.is_empty() {
             match_none()
         } else {

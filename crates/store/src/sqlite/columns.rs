@@ -419,6 +419,16 @@ mod tests {
         }
     }
 
+    /// Columns holding an empty column for field (1, 2) at generation 0, and the list version
+    /// the writer records its changes under.
+    fn with_empty_column() -> (Columns, u64) {
+        let mut columns = Columns::default();
+        assert_eq!(columns.want(0, (1, 2)), Want::Build);
+        columns.offer(0, (1, 2), Column::default());
+        let (version, _) = columns.wanted();
+        (columns, version)
+    }
+
     fn counts(columns: &Columns, generation: u64) -> Option<Vec<(SqlValue, i64)>> {
         let all: RowSet = (0..100).collect();
         columns.counts(generation, (1, 2), &all)
@@ -480,10 +490,7 @@ mod tests {
 
     #[test]
     fn a_field_growing_past_the_value_limit_loses_its_column() {
-        let mut columns = Columns::default();
-        assert_eq!(columns.want(0, (1, 2)), Want::Build);
-        columns.offer(0, (1, 2), Column::default());
-        let (version, _) = columns.wanted();
+        let (mut columns, version) = with_empty_column();
         let many = (0..=MAX_VALUES as i64)
             .map(|doc| change(&format!("v{doc}"), doc, true))
             .collect();
@@ -511,10 +518,7 @@ mod tests {
 
     #[test]
     fn columns_growing_past_the_memory_cap_are_dropped_at_commit() {
-        let mut columns = Columns::default();
-        assert_eq!(columns.want(0, (1, 2)), Want::Build);
-        columns.offer(0, (1, 2), Column::default());
-        let (version, _) = columns.wanted();
+        let (mut columns, version) = with_empty_column();
         let far = i64::try_from(MAX_WORDS * 64).expect("fits");
 
         columns.commit(0, 2, version, vec![change("x", far, true)]);
@@ -546,10 +550,7 @@ mod tests {
 
     #[test]
     fn values_no_document_holds_leave_the_column() {
-        let mut columns = Columns::default();
-        assert_eq!(columns.want(0, (1, 2)), Want::Build);
-        columns.offer(0, (1, 2), Column::default());
-        let (version, _) = columns.wanted();
+        let (mut columns, version) = with_empty_column();
         columns.commit(0, 2, version, vec![change("old", 1, true)]);
 
         columns.commit(

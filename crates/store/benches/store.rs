@@ -1,7 +1,8 @@
 //! SQLite store benchmark: prints a table of throughput and latencies at 100,000 documents.
 //!
 //! Run with `cargo bench -p skep-store` (release build). `SKEP_BENCH_DOCUMENTS` changes the
-//! corpus size; `SKEP_BENCH_INSERTS_ONLY=1` stops after the inserts. Numbers go to
+//! corpus size, `SKEP_BENCH_CALLERS` the concurrent callers of the batched inserts (a list, one
+//! run per entry; default `1,4`); `SKEP_BENCH_INSERTS_ONLY=1` stops after the inserts. Numbers go to
 //! `docs/benchmarks.md`.
 
 use std::time::{Duration, Instant};
@@ -172,62 +173,73 @@ async fn main() {
         .and_then(|value| value.parse().ok())
         .unwrap_or(1_000);
     // Several callers, as concurrent feeders would: while one batch commits (and syncs), the
-    // next is built and queued, so the writer is never idle waiting for a caller.
-    let callers: u64 = std::env::var("SKEP_BENCH_CALLERS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(1);
-    let batches: Vec<Vec<NewDocument>> = {
-        let mut batches = Vec::new();
-        let mut number = 0;
-        while number < documents {
-            let bodies: Vec<NewDocument> = (number..(number + batch).min(documents))
-                .map(|n| NewDocument {
-                    id: None,
-                    parent: None,
-                    body: case_body(&mut random, n),
-                })
-                .collect();
-            number += bodies.len() as u64;
-            batches.push(bodies);
-        }
-        batches
-    };
-    let queue = std::sync::Arc::new(std::sync::Mutex::new(batches.into_iter()));
-    let start = Instant::now();
-    let cpu_start = process_cpu_seconds();
-    let mut tasks = Vec::new();
-    for _ in 0..callers {
-        let (store, queue) = (store.clone(), queue.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let next = queue.lock().expect("the queue").next();
-                let Some(bodies) = next else { break };
-                for result in store.put_many("case", bodies).await.expect("put_many") {
-                    result.expect("each put");
-                }
+    // next is built and queued, so the writer is never idle waiting for a caller. The corpus is
+    // split evenly between the runs of SKEP_BENCH_CALLERS (default "1,4": the first half from
+    // one caller, the second from four, on the larger file).
+    let runs: Vec<u64> = std::env::var("SKEP_BENCH_CALLERS")
+        .unwrap_or_else(|_| "1,4".to_owned())
+        .split(',')
+        .filter_map(|callers| callers.trim().parse().ok())
+        .filter(|callers| *callers > 0)
+        .collect();
+    let runs = if runs.is_empty() { vec![1] } else { runs };
+    let mut number = 0;
+    for (index, callers) in runs.iter().enumerate() {
+        let share = (documents - number) / (runs.len() - index) as u64;
+        let batches: Vec<Vec<NewDocument>> = {
+            let mut batches = Vec::new();
+            let end = number + share;
+            while number < end {
+                let bodies: Vec<NewDocument> = (number..(number + batch).min(end))
+                    .map(|n| NewDocument {
+                        id: None,
+                        parent: None,
+                        body: case_body(&mut random, n),
+                    })
+                    .collect();
+                number += bodies.len() as u64;
+                batches.push(bodies);
             }
-        }));
-    }
-    for task in tasks {
-        task.await.expect("a caller");
-    }
-    let rate = documents as f64 / start.elapsed().as_secs_f64();
-    if let (Some(before), Some(after)) = (cpu_start, process_cpu_seconds()) {
-        // On a shared machine wall time includes waiting for a core; this is the rate one
-        // otherwise idle core sustains (the writer is a single thread).
-        let cpu_rate = documents as f64 / (after - before);
+            batches
+        };
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(batches.into_iter()));
+        let start = Instant::now();
+        let cpu_start = process_cpu_seconds();
+        let mut tasks = Vec::new();
+        for _ in 0..*callers {
+            let (store, queue) = (store.clone(), queue.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let next = queue.lock().expect("the queue").next();
+                    let Some(bodies) = next else { break };
+                    for result in store.put_many("case", bodies).await.expect("put_many") {
+                        result.expect("each put");
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("a caller");
+        }
+        let rate = share as f64 / start.elapsed().as_secs_f64();
+        if let (Some(before), Some(after)) = (cpu_start, process_cpu_seconds()) {
+            // On a shared machine wall time includes waiting for a core; this is the rate the
+            // process sustains per CPU-second it was given.
+            let cpu_rate = share as f64 / (after - before);
+            table.0.push((
+                format!("batched inserts per CPU-second of the process, {callers} caller(s)"),
+                format!("{cpu_rate:.0} /s"),
+                "".into(),
+            ));
+        }
         table.0.push((
-            "batched inserts per CPU-second of the process".into(),
-            format!("{cpu_rate:.0} /s"),
+            format!(
+                "batched inserts ({batch} per put_many, {callers} caller(s), {share} documents)"
+            ),
+            format!("{rate:.0} /s"),
             "".into(),
         ));
     }
-    table.0.push((
-        format!("batched inserts ({batch} per put_many, {callers} caller(s))"),
-        format!("{rate:.0} /s"),
-        "".into(),
-    ));
 
     // SKEP_BENCH_INSERTS_ONLY=1 stops here (for profiling the write path).
     if std::env::var_os("SKEP_BENCH_INSERTS_ONLY").is_some() {

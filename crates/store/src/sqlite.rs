@@ -1,7 +1,8 @@
-//! The embedded SQLite backend: one file, WAL, one writer connection and a pool of readers,
-//! every call run off the async threads (see `docs/adr/0001-storage-backends.md`).
+//! The embedded SQLite backend: one file (and the full-text index's own file, text.rs), WAL, one
+//! writer connection and a pool of readers, every call run off the async threads (see
+//! `docs/adr/0001-storage-backends.md`).
 //!
-//! Documents live as JSON text in `documents`; every scalar of a live document is also a row of
+//! Documents live as JSON in `documents`; every scalar of a live document is also a row of
 //! `field_values` (kind, path, value, document), which serves equality, ranges, terms
 //! aggregations and sorting from indexes; FTS5 serves full text.
 
@@ -12,6 +13,7 @@ mod evaluate;
 mod index;
 mod rows;
 mod schema;
+mod text;
 mod translate;
 mod writer;
 
@@ -47,6 +49,8 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct Shared {
     path: PathBuf,
+    /// The full-text index's file (text.rs).
+    text_path: PathBuf,
     writer: writer::WriterHandle,
     readers: Mutex<Vec<Connection>>,
     /// Advanced by the writer after every commit.
@@ -55,8 +59,8 @@ struct Shared {
     aggregations: Mutex<ResultCache>,
     /// Term bitmaps of low-cardinality fields, kept up to date by the writer.
     columns: Arc<Mutex<columns::Columns>>,
-    /// Fields stored without index rows, per kind.
-    unindexed: Unindexed,
+    /// Fields stored without index rows, per kind (shared with the text thread's replays).
+    unindexed: Arc<Unindexed>,
 }
 
 impl Shared {
@@ -64,7 +68,7 @@ impl Shared {
     fn take_reader(&self) -> Result<Connection> {
         match lock(&self.readers).pop() {
             Some(connection) => Ok(connection),
-            None => open_connection(&self.path),
+            None => open_connection(&self.path, &self.text_path),
         }
     }
 
@@ -147,30 +151,38 @@ impl SqliteStore {
                 )
             })?;
         }
-        let connection = open_connection(&path)?;
+        let connection = open_file(&path)?;
         schema::create(&connection).map_err(backend)?;
         schema::configure_writer(&connection).map_err(backend)?;
-        let checkpointer = open_connection(&path)?;
+        let text_path = text::path_for(&path);
+        let unindexed = Arc::new(Unindexed::default());
+        let text = text::start(&path, &text_path, &connection, Arc::clone(&unindexed))?;
+        let checkpointer = open_connection(&path, &text_path)?;
         let generation = Arc::new(AtomicU64::new(0));
         let columns = Arc::new(Mutex::new(columns::Columns::default()));
-        let mut log = path.clone().into_os_string();
-        log.push("-wal");
+        let log = |path: &Path| {
+            let mut log = path.as_os_str().to_owned();
+            log.push("-wal");
+            PathBuf::from(log)
+        };
         let writer = writer::WriterHandle::start(
             connection,
             checkpointer,
-            PathBuf::from(log),
+            [log(&path), log(&text_path)],
+            text,
             Arc::clone(&generation),
             Arc::clone(&columns),
         )?;
         Ok(SqliteStore {
             shared: Arc::new(Shared {
                 path,
+                text_path,
                 writer,
                 readers: Mutex::new(Vec::new()),
                 generation,
                 aggregations: Mutex::new(ResultCache::default()),
                 columns,
-                unindexed: Unindexed::default(),
+                unindexed,
             }),
         })
     }
@@ -232,13 +244,26 @@ impl SqliteStore {
     }
 }
 
-fn open_connection(path: &Path) -> Result<Connection> {
+/// A connection to the store's file alone (the writer's).
+fn open_file(path: &Path) -> Result<Connection> {
     let connection = Connection::open(path).map_err(|error| {
         StoreError::Unavailable(
             anyhow::Error::new(error).context(format!("cannot open {}", path.display())),
         )
     })?;
     schema::configure(&connection).map_err(backend)?;
+    Ok(connection)
+}
+
+/// A connection to the store's file with the text file attached as `fts` (readers and the
+/// checkpointer).
+fn open_connection(path: &Path, text_path: &Path) -> Result<Connection> {
+    let connection = open_file(path)?;
+    text::attach(&connection, text_path).map_err(|error| {
+        StoreError::Unavailable(
+            anyhow::Error::new(error).context(format!("cannot open {}", text_path.display())),
+        )
+    })?;
     Ok(connection)
 }
 

@@ -130,7 +130,7 @@ fn full_text_rows(connection: &Connection, text: &str) -> Result<RowSet> {
     };
     rows(
         connection,
-        "SELECT rowid FROM full_text WHERE full_text MATCH ?1",
+        "SELECT rowid FROM fts.full_text WHERE full_text MATCH ?1",
         &[rusqlite::types::Value::Text(expression)],
     )
 }

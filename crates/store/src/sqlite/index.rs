@@ -8,6 +8,7 @@ use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
 use super::columns::{Change, Columns, Key, LIVE};
+use super::text::{Link, TextOp};
 
 /// The SQL value a JSON scalar is indexed as: integers (and whole floats) as integers, other
 /// numbers as reals, strings as text, booleans as 0/1. `None` for null, arrays and objects.
@@ -95,7 +96,7 @@ impl Flattening<'_> {
 /// The writer thread's state: interned kind and path ids, and the index rows staged by the
 /// inserts of the current group.
 ///
-/// Staging: inserts do not write their `field_values` and `full_text` rows one document at a
+/// Staging: inserts do not write their `field_values` rows (nor send their text) one document at a
 /// time; the rows of a whole group are sorted and written just before its commit, so each
 /// B-tree page is visited once per group instead of once per row. Any write that reads or
 /// deletes index rows runs after a [`Names::flush`], so it sees every staged row.
@@ -104,7 +105,8 @@ pub(super) struct Names {
     kinds: HashMap<String, i64>,
     paths: HashMap<String, i64>,
     values: Vec<(i64, i64, SqlValue, i64)>,
-    text: Vec<(i64, String)>,
+    /// Full-text changes, in order (text.rs).
+    text: Vec<TextOp>,
     /// The fields with an in-memory column (columns.rs), as of `wanted_version`, and the
     /// changes of the current group to their index rows.
     wanted: HashSet<Key>,
@@ -182,8 +184,28 @@ impl Names {
         intern(&mut self.paths, connection, "paths", name)
     }
 
-    /// Writes the staged rows, in index order.
-    pub(super) fn flush(&mut self, connection: &Connection) -> rusqlite::Result<()> {
+    /// Hands the staged text changes to the text thread (text.rs). Called after each write
+    /// that succeeded, so the text thread indexes it while this thread goes on with the group.
+    pub(super) fn send_text(
+        &mut self,
+        connection: &Connection,
+        text: &mut Link,
+    ) -> rusqlite::Result<()> {
+        let ops = std::mem::take(&mut self.text);
+        if ops.is_empty() {
+            return Ok(());
+        }
+        text.stage(connection, ops)
+    }
+
+    /// Writes the staged rows, in index order; the text changes go to the text thread first, so
+    /// it indexes them while this thread inserts the value rows.
+    pub(super) fn flush(
+        &mut self,
+        connection: &Connection,
+        text: &mut Link,
+    ) -> rusqlite::Result<()> {
+        self.send_text(connection, text)?;
         let mut values = std::mem::take(&mut self.values);
         values.sort_unstable_by(|left, right| {
             (left.0, left.1)
@@ -211,12 +233,6 @@ impl Names {
                 insert_chunk(connection, chunk)?;
                 rest = tail;
             }
-        }
-        let text = std::mem::take(&mut self.text);
-        let mut statement =
-            connection.prepare_cached("INSERT INTO full_text (rowid, text) VALUES (?1, ?2)")?;
-        for (row, text) in &text {
-            statement.execute(params![row, text])?;
         }
         Ok(())
     }
@@ -298,7 +314,7 @@ pub(super) fn add(
         names.values.push((kind, path, value, row));
     }
     if !flat.text.is_empty() {
-        names.text.push((row, flat.text));
+        names.text.push((row, Some(flat.text)));
     }
     Ok(())
 }
@@ -377,9 +393,7 @@ pub(super) fn remove(
             });
         }
     }
-    connection
-        .prepare_cached("DELETE FROM full_text WHERE rowid = ?1")?
-        .execute([row])?;
+    names.text.push((row, None));
     Ok(())
 }
 

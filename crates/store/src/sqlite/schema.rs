@@ -12,8 +12,8 @@ use rusqlite::functions::FunctionFlags;
 ///   are removed by recomputing them from the stored body). Numbers are stored as numbers, strings as text, booleans as 0/1, so SQLite's
 ///   own ordering (numbers before text) gives ranges and sorts. Soft-deleted documents have no
 ///   rows here, so queries need not look at `deleted` to filter values.
-/// - `full_text`: a contentless FTS5 index of each live document's strings and numbers, keyed by
-///   `documents.row`.
+/// - `text_queue`, `meta`: the rows whose text recent groups changed, and the last group's
+///   number; the full-text index itself is in its own file (text.rs).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS paths (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -37,9 +37,12 @@ CREATE TABLE IF NOT EXISTS field_values (
     doc INTEGER NOT NULL,
     PRIMARY KEY (kind, path, value, doc)
 ) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS full_text USING fts5 (
-    text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+CREATE TABLE IF NOT EXISTS text_queue (
+    seq INTEGER PRIMARY KEY,
+    grp INTEGER NOT NULL,
+    row INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;
 ";
 
 /// Applies the per-connection settings and registers the store's SQL functions.
@@ -108,18 +111,13 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
 ///
 /// Checkpoints normally run on a background thread; the writer checkpoints itself only when
 /// the log has grown past 32,000 pages (readers holding old snapshots can stall the passive
-/// background checkpoint). FTS5 merges segments in larger steps than its default (fewer
-/// rewrites of the same postings on every commit, for a few more segments to read).
+/// background checkpoint). The text file's connection has the same settings (text.rs).
 pub(super) fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
     // Commits do not sync the log: the syncer thread does, before any caller is answered
     // (writer.rs), so a write that returned is as durable as with `FULL`. Checkpoints still
     // sync the log before copying it and the database after.
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.pragma_update(None, "wal_autocheckpoint", 32_000)?;
-    connection.execute(
-        "INSERT INTO full_text (full_text, rank) VALUES ('automerge', 8)",
-        [],
-    )?;
     Ok(())
 }
 

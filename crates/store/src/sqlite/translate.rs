@@ -165,7 +165,7 @@ impl<'c> Translator<'c> {
                 Some(expression) => {
                     let parameter = self.bind(SqlValue::Text(expression));
                     format!(
-                        "{alias}.row IN (SELECT rowid FROM full_text WHERE full_text MATCH {parameter})"
+                        "{alias}.row IN (SELECT rowid FROM fts.full_text WHERE full_text MATCH {parameter})"
                     )
                 }
             },

@@ -12,7 +12,7 @@
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 use super::columns::Columns;
 use super::index::Names;
+use super::text::Link;
 use super::{backend, lock};
 use crate::{Result, StoreError};
 
@@ -107,20 +108,24 @@ impl WriterHandle {
     /// `checkpointer`.
     /// `generation` is advanced before every commit and again after it, before its callers
     /// are answered: odd while a commit is being made.
-    /// `log` is the path of the database's write-ahead log, which the syncer thread syncs.
+    /// `logs` are the write-ahead logs of the database and of its text file, which the syncer
+    /// thread syncs; `text` is the link to the text file's thread.
     pub(super) fn start(
         connection: Connection,
         checkpointer: Connection,
-        log: PathBuf,
+        logs: [PathBuf; 2],
+        text: Link,
         generation: Arc<AtomicU64>,
         columns: Arc<Mutex<Columns>>,
     ) -> Result<WriterHandle> {
         let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
         let (committed, commits) = mpsc::sync_channel::<()>(1);
-        let (to_sync, unsynced) = mpsc::channel::<Vec<Box<dyn Job>>>();
+        let (to_sync, unsynced) = mpsc::channel::<Committed>();
+        let synced = Arc::new(AtomicI64::new(0));
+        let synced_text = Arc::clone(&synced);
         std::thread::Builder::new()
             .name("skep-sqlite-sync".to_owned())
-            .spawn(move || run_syncer(&log, &unsynced))
+            .spawn(move || run_syncer(&logs, &unsynced, &synced_text))
             .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
         std::thread::Builder::new()
             .name("skep-sqlite-writer".to_owned())
@@ -128,8 +133,12 @@ impl WriterHandle {
                 run_writer(
                     connection,
                     receiver,
-                    &committed,
-                    &to_sync,
+                    &Channels {
+                        committed,
+                        to_sync,
+                        synced,
+                    },
+                    text,
                     &generation,
                     &columns,
                 );
@@ -167,13 +176,30 @@ impl WriterHandle {
     }
 }
 
+/// A committed group on its way to the syncer: its writes, and its number when it committed
+/// text changes in the text file too.
+struct Committed {
+    jobs: Vec<Box<dyn Job>>,
+    text_group: Option<i64>,
+}
+
+/// How the writer talks to the checkpointer and the syncer.
+struct Channels {
+    /// Wakes the checkpointer.
+    committed: mpsc::SyncSender<()>,
+    to_sync: mpsc::Sender<Committed>,
+    /// The last group whose text commit is synced (set by the syncer): its queue entries and
+    /// those before it may go.
+    synced: Arc<AtomicI64>,
+}
+
 /// Takes the first queued write, then every write already waiting (up to [`MAX_GROUP`]), and
 /// commits them together; ends when the store is dropped.
 fn run_writer(
     mut connection: Connection,
     receiver: mpsc::Receiver<Box<dyn Job>>,
-    committed: &mpsc::SyncSender<()>,
-    to_sync: &mpsc::Sender<Vec<Box<dyn Job>>>,
+    channels: &Channels,
+    mut text: Link,
     generation: &AtomicU64,
     columns: &Mutex<Columns>,
 ) {
@@ -187,16 +213,24 @@ fn run_writer(
             }
         }
         names.refresh_wanted(&lock(columns));
-        if let Some(group) = commit_group(&mut connection, &mut names, group, generation, columns)
-            && let Err(mpsc::SendError(group)) = to_sync.send(group)
+        let synced = channels.synced.load(Ordering::Acquire);
+        if let Some(committed) = commit_group(
+            &mut connection,
+            &mut names,
+            &mut text,
+            synced,
+            group,
+            generation,
+            columns,
+        ) && let Err(mpsc::SendError(committed)) = channels.to_sync.send(committed)
         {
             // The syncer is gone (it never stops first); answer rather than leave callers waiting.
-            for job in group {
+            for job in committed.jobs {
                 job.finish(Err("the store's syncer has stopped"));
             }
         }
         // Wakes the checkpointer; a wake-up already pending covers this commit too.
-        let _ = committed.try_send(());
+        let _ = channels.committed.try_send(());
     }
 }
 
@@ -230,16 +264,24 @@ fn run_checkpointer(connection: &Connection, commits: &mpsc::Receiver<()>) {
     }
 }
 
-/// Syncs the write-ahead log, then answers the groups committed before the sync. Ends with the
-/// writer.
-fn run_syncer(log: &Path, unsynced: &mpsc::Receiver<Vec<Box<dyn Job>>>) {
-    let mut file: Option<File> = None;
+/// Syncs the write-ahead logs (the text file's only when a group changed text), then answers
+/// the groups committed before the sync. Ends with the writer.
+fn run_syncer(logs: &[PathBuf; 2], unsynced: &mpsc::Receiver<Committed>, synced: &AtomicI64) {
+    let [log, text_log] = logs;
+    let (mut file, mut text_file): (Option<File>, Option<File>) = (None, None);
     while let Ok(first) = unsynced.recv() {
         let mut groups = vec![first];
         groups.extend(unsynced.try_iter());
-        let synced = sync_log(&mut file, log);
-        for job in groups.into_iter().flatten() {
-            job.finish(synced.as_ref().map(|_| ()).map_err(String::as_str));
+        let text_group = groups.iter().filter_map(|group| group.text_group).max();
+        let mut outcome = sync_log(&mut file, log);
+        if let (Ok(()), Some(text_group)) = (&outcome, text_group) {
+            outcome = sync_log(&mut text_file, text_log);
+            if outcome.is_ok() {
+                synced.store(text_group, Ordering::Release);
+            }
+        }
+        for job in groups.into_iter().flat_map(|group| group.jobs) {
+            job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
         }
     }
 }
@@ -262,14 +304,17 @@ fn sync_log(file: &mut Option<File>, log: &Path) -> Result<(), String> {
 }
 
 /// Runs and commits one group. Returns the group when its commit succeeded (its callers are
-/// answered once the log is synced); a failed group is answered here.
+/// answered once the logs are synced); a failed group is answered here. `synced`: the last
+/// group whose text commit is on disk.
 fn commit_group(
     connection: &mut Connection,
     names: &mut Names,
+    text: &mut Link,
+    synced: i64,
     mut group: Vec<Box<dyn Job>>,
     generation: &AtomicU64,
     columns: &Mutex<Columns>,
-) -> Option<Vec<Box<dyn Job>>> {
+) -> Option<Committed> {
     let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(transaction) => transaction,
         Err(error) => {
@@ -281,10 +326,16 @@ fn commit_group(
             return None;
         }
     };
-    let mut broken = None;
+    let mut broken = text
+        .trim(&transaction, synced)
+        .err()
+        .map(|error| error.to_string());
     for job in &mut group {
+        if broken.is_some() {
+            break;
+        }
         if !job.inserts_only()
-            && let Err(error) = names.flush(&transaction)
+            && let Err(error) = names.flush(&transaction, text)
         {
             broken = Some(error.to_string());
             break;
@@ -292,7 +343,12 @@ fn commit_group(
         let mark = names.mark();
         // A panicking write must not take the writer thread (and every later write) with it.
         match catch_unwind(AssertUnwindSafe(|| job.run(&transaction, names))) {
-            Ok(Ok(true)) => {}
+            Ok(Ok(true)) => {
+                if let Err(error) = names.send_text(&transaction, text) {
+                    broken = Some(error.to_string());
+                    break;
+                }
+            }
             Ok(Ok(false)) => {
                 // Its staged rows and the names it interned were rolled back with it.
                 names.rewind(mark);
@@ -309,7 +365,7 @@ fn commit_group(
         }
     }
     if broken.is_none()
-        && let Err(error) = names.flush(&transaction)
+        && let Err(error) = names.flush(&transaction, text)
     {
         broken = Some(error.to_string());
     }
@@ -326,6 +382,18 @@ fn commit_group(
         names.clear();
         names.discard();
     }
+    // The text file commits (or rolls back) the group's text changes after the main file: the
+    // group is done, for readers and callers, once both are.
+    let text_group = match text.end_group(commit.is_ok()) {
+        Some((group, Ok(()))) => Some(group),
+        Some((_, Err(reason))) => {
+            // The documents are committed; their text is replayed from the queue by the text
+            // thread at its next group, or when the store next opens.
+            tracing::error!(reason, "the full-text index is behind the documents");
+            None
+        }
+        None => None,
+    };
     // The in-memory columns follow the commit before any reader can see its generation.
     let (version, changes) = names.take_changes();
     lock(columns).commit(before, before + 2, version, changes);
@@ -333,7 +401,10 @@ fn commit_group(
     // generation than any cached result computed before the write.
     generation.fetch_add(1, Ordering::AcqRel);
     match commit {
-        Ok(()) => Some(group),
+        Ok(()) => Some(Committed {
+            jobs: group,
+            text_group,
+        }),
         Err(reason) => {
             for job in group {
                 job.finish(Err(&reason));

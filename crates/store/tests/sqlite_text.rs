@@ -1,0 +1,254 @@
+//! The SQLite store's full-text index in its own file: it stays in step with the documents
+//! across restarts, catches up on what it missed, and is rebuilt when it cannot be trusted.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use serde_json::{Map, Value, json};
+use skep_store::sqlite::SqliteStore;
+use skep_store::{DeleteMode, NewDocument, Page, Query, Store};
+
+fn body(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+async fn put(store: &SqliteStore, id: &str, value: Value) {
+    store
+        .put(
+            "case",
+            NewDocument {
+                id: Some(id.to_owned()),
+                parent: None,
+                body: body(value),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// Ids of the cases whose text holds `words`, sorted.
+async fn found(store: &SqliteStore, words: &str) -> Vec<String> {
+    let query = Query::parse(&json!({"_string": words})).unwrap();
+    let hits = store.search("case", &query, Page::ALL, &[]).await.unwrap();
+    let mut ids: Vec<String> = hits.documents.into_iter().map(|hit| hit.id).collect();
+    ids.sort();
+    ids
+}
+
+fn text_file(path: &Path) -> PathBuf {
+    let mut text = path.as_os_str().to_owned();
+    text.push("-text");
+    PathBuf::from(text)
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Drops the store and waits until its threads have closed both files (the last connection
+/// to close a file removes its write-ahead log).
+async fn close(store: SqliteStore, path: &Path) {
+    drop(store);
+    let logs = [
+        with_suffix(path, "-wal"),
+        with_suffix(&text_file(path), "-wal"),
+    ];
+    for _ in 0..200 {
+        if logs.iter().all(|log| !log.exists()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the store's files were not closed");
+}
+
+fn main_value(path: &Path, sql: &str) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row(sql, [], |row| row.get(0))
+        .unwrap()
+}
+
+fn row_of(path: &Path, id: &str) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row("SELECT row FROM documents WHERE id = ?1", [id], |row| {
+            row.get(0)
+        })
+        .unwrap()
+}
+
+/// Runs the SQL `script` makes of the main file's last group number on the text file.
+fn on_text_file(path: &Path, script: impl Fn(i64) -> String) {
+    let counter = main_value(path, "SELECT value FROM meta WHERE key = 'text_group'");
+    Connection::open(text_file(path))
+        .unwrap()
+        .execute_batch(&script(counter))
+        .unwrap();
+}
+
+#[tokio::test]
+async fn full_text_lives_in_its_own_file_and_survives_reopening() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("skep.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    put(&store, "a", json!({"title": "alpha phishing"})).await;
+    put(&store, "b", json!({"title": "bravo malware"})).await;
+    store.delete("case", "b", DeleteMode::Hard).await.unwrap();
+    close(store, &path).await;
+
+    assert!(text_file(&path).exists());
+    assert_eq!(
+        main_value(
+            &path,
+            "SELECT count(*) FROM sqlite_master WHERE name = 'full_text'"
+        ),
+        0,
+        "the main file holds no full-text index"
+    );
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(found(&store, "phishing").await, ["a"]);
+    assert!(found(&store, "bravo").await.is_empty());
+    close(store, &path).await;
+    assert_eq!(
+        main_value(&path, "SELECT count(*) FROM text_queue"),
+        0,
+        "an index level with the documents leaves nothing queued"
+    );
+}
+
+#[tokio::test]
+async fn the_queue_of_text_changes_is_emptied_as_commits_reach_the_disk() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("skep.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    for number in 0..50 {
+        put(
+            &store,
+            &format!("c{number}"),
+            json!({"title": format!("case {number}")}),
+        )
+        .await;
+    }
+
+    let queued = main_value(&path, "SELECT count(*) FROM text_queue");
+    assert!(queued <= 2, "{queued} rows still queued after 50 writes");
+    assert_eq!(found(&store, "case").await.len(), 50);
+}
+
+#[tokio::test]
+async fn a_text_file_behind_the_documents_catches_up_when_the_store_opens() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("skep.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    put(&store, "a", json!({"title": "alpha"})).await;
+    put(&store, "b", json!({"title": "bravo"})).await;
+    let mut changed = body(json!({"title": "charlie"}));
+    changed.insert("note".into(), json!("delta"));
+    store.update("case", "a", None, changed).await.unwrap();
+    close(store, &path).await;
+
+    // As if the process had stopped between the two commits of the last write: the text file
+    // still has the old text of `a` and has not applied the last group.
+    let row = row_of(&path, "a");
+    on_text_file(&path, |counter| {
+        format!(
+            "DELETE FROM full_text WHERE rowid = {row};
+             INSERT INTO full_text (rowid, text) VALUES ({row}, 'alpha');
+             UPDATE text_state SET applied = {counter} - 1;"
+        )
+    });
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(found(&store, "charlie delta").await, ["a"]);
+    assert!(found(&store, "alpha").await.is_empty());
+    assert_eq!(found(&store, "bravo").await, ["b"]);
+}
+
+#[tokio::test]
+async fn a_text_file_ahead_of_the_documents_is_rebuilt() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("skep.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    put(&store, "a", json!({"title": "alpha"})).await;
+    put(&store, "b", json!({"title": "bravo"})).await;
+    close(store, &path).await;
+
+    // As if a power cut had kept a text commit whose documents' commit was lost.
+    let row = row_of(&path, "b");
+    on_text_file(&path, |counter| {
+        format!(
+            "INSERT INTO full_text (rowid, text) VALUES ({row}, 'zulu');
+             UPDATE text_state SET applied = {counter} + 1;"
+        )
+    });
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(found(&store, "zulu").await.is_empty());
+    assert_eq!(found(&store, "alpha").await, ["a"]);
+    assert_eq!(found(&store, "bravo").await, ["b"]);
+}
+
+#[tokio::test]
+async fn a_missing_text_file_is_rebuilt_from_the_documents() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("skep.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    put(
+        &store,
+        "a",
+        json!({"title": "alpha", "nested": {"words": ["echo"]}}),
+    )
+    .await;
+    put(&store, "b", json!({"title": "bravo"})).await;
+    store.delete("case", "b", DeleteMode::Soft).await.unwrap();
+    close(store, &path).await;
+    std::fs::remove_file(text_file(&path)).unwrap();
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(found(&store, "alpha echo").await, ["a"]);
+    assert!(found(&store, "bravo").await.is_empty());
+    // A soft-deleted case comes back with its text.
+    store.restore("case", "b").await.unwrap();
+    assert_eq!(found(&store, "bravo").await, ["b"]);
+}
+
+#[tokio::test]
+async fn a_store_with_its_index_in_the_main_file_moves_it_to_the_text_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("skep.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    put(&store, "a", json!({"title": "alpha"})).await;
+    close(store, &path).await;
+    // The layout before the split: the index in the main file, no text file.
+    std::fs::remove_file(text_file(&path)).unwrap();
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE VIRTUAL TABLE full_text USING fts5 (text, content = '', \
+             contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+             INSERT INTO full_text (rowid, text) VALUES (1, 'stale');",
+        )
+        .unwrap();
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(found(&store, "alpha").await, ["a"]);
+    assert!(found(&store, "stale").await.is_empty());
+    put(&store, "b", json!({"title": "bravo"})).await;
+    assert_eq!(found(&store, "bravo").await, ["b"]);
+    close(store, &path).await;
+    assert_eq!(
+        main_value(
+            &path,
+            "SELECT count(*) FROM sqlite_master WHERE name = 'full_text'"
+        ),
+        0
+    );
+}

@@ -273,13 +273,24 @@ fn run_syncer(logs: &[PathBuf; 2], unsynced: &mpsc::Receiver<Committed>, synced:
         let mut groups = vec![first];
         groups.extend(unsynced.try_iter());
         let text_group = groups.iter().filter_map(|group| group.text_group).max();
-        let mut outcome = sync_log(&mut file, log);
-        if let (Ok(()), Some(text_group)) = (&outcome, text_group) {
-            outcome = sync_log(&mut text_file, text_log);
-            if outcome.is_ok() {
-                synced.store(text_group, Ordering::Release);
+        let outcome = match text_group {
+            None => sync_log(&mut file, log),
+            // Both logs at once: the caller waits for the slower sync, not for their sum.
+            Some(text_group) => {
+                let (main, text) = std::thread::scope(|scope| {
+                    let text = scope.spawn(|| sync_log(&mut text_file, text_log));
+                    let main = sync_log(&mut file, log);
+                    let text = text
+                        .join()
+                        .unwrap_or_else(|_| Err("syncing the full-text log panicked".to_owned()));
+                    (main, text)
+                });
+                if text.is_ok() {
+                    synced.store(text_group, Ordering::Release);
+                }
+                main.and(text)
             }
-        }
+        };
         for job in groups.into_iter().flat_map(|group| group.jobs) {
             job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
         }

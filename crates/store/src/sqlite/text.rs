@@ -4,7 +4,8 @@
 //! at a time into a file. With the index in a file of its own (`<store>-text`), a second thread
 //! indexes a group's text on the second core while the writer inserts the same group's value
 //! rows. The writer commits, then waits for the text commit before the group counts as done;
-//! callers are answered once both logs are synced (writer.rs).
+//! callers are answered once the main log is synced (writer.rs). The text log is synced later,
+//! off their path: the queue below makes what it might lose recoverable.
 //!
 //! Keeping the two files in step:
 //! - Every row whose text a write changes is also queued in the main file (`text_queue`), in the

@@ -264,35 +264,38 @@ fn run_checkpointer(connection: &Connection, commits: &mpsc::Receiver<()>) {
     }
 }
 
-/// Syncs the write-ahead logs (the text file's only when a group changed text), then answers
-/// the groups committed before the sync. Ends with the writer.
+/// Least time between two syncs of the full-text log (see [`run_syncer`]).
+const TEXT_SYNC_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Syncs the write-ahead log, then answers the groups committed before the sync. Ends with the
+/// writer.
+///
+/// The full-text log is not waited for: what its file loses in a crash is replayed from the
+/// queue in the main file (text.rs). It is synced at most every [`TEXT_SYNC_PAUSE`], after the
+/// callers are answered, and only then may the queue entries of the groups it covers go.
 fn run_syncer(logs: &[PathBuf; 2], unsynced: &mpsc::Receiver<Committed>, synced: &AtomicI64) {
     let [log, text_log] = logs;
     let (mut file, mut text_file): (Option<File>, Option<File>) = (None, None);
+    let mut text_unsynced = None;
+    let mut text_synced_at = std::time::Instant::now();
     while let Ok(first) = unsynced.recv() {
         let mut groups = vec![first];
         groups.extend(unsynced.try_iter());
-        let text_group = groups.iter().filter_map(|group| group.text_group).max();
-        let outcome = match text_group {
-            None => sync_log(&mut file, log),
-            // Both logs at once: the caller waits for the slower sync, not for their sum.
-            Some(text_group) => {
-                let (main, text) = std::thread::scope(|scope| {
-                    let text = scope.spawn(|| sync_log(&mut text_file, text_log));
-                    let main = sync_log(&mut file, log);
-                    let text = text
-                        .join()
-                        .unwrap_or_else(|_| Err("syncing the full-text log panicked".to_owned()));
-                    (main, text)
-                });
-                if text.is_ok() {
-                    synced.store(text_group, Ordering::Release);
-                }
-                main.and(text)
-            }
-        };
+        if let Some(group) = groups.iter().filter_map(|group| group.text_group).max() {
+            text_unsynced = Some(group);
+        }
+        let outcome = sync_log(&mut file, log);
         for job in groups.into_iter().flat_map(|group| group.jobs) {
             job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
+        }
+        if let Some(group) = text_unsynced
+            && text_synced_at.elapsed() >= TEXT_SYNC_PAUSE
+        {
+            text_synced_at = std::time::Instant::now();
+            if sync_log(&mut text_file, text_log).is_ok() {
+                synced.store(group, Ordering::Release);
+                text_unsynced = None;
+            }
         }
     }
 }
@@ -315,7 +318,7 @@ fn sync_log(file: &mut Option<File>, log: &Path) -> Result<(), String> {
 }
 
 /// Runs and commits one group. Returns the group when its commit succeeded (its callers are
-/// answered once the logs are synced); a failed group is answered here. `synced`: the last
+/// answered once the log is synced); a failed group is answered here. `synced`: the last
 /// group whose text commit is on disk.
 fn commit_group(
     connection: &mut Connection,

@@ -1,8 +1,9 @@
 //! SQLite store benchmark: prints a table of throughput and latencies at 100,000 documents.
 //!
 //! Run with `cargo bench -p skep-store` (release build). `SKEP_BENCH_DOCUMENTS` changes the
-//! corpus size, `SKEP_BENCH_CALLERS` the concurrent callers of the batched inserts (a list, one
-//! run per entry; default `1,4`); `SKEP_BENCH_INSERTS_ONLY=1` stops after the inserts. Numbers go to
+//! corpus size, `SKEP_BENCH_CALLERS` the concurrent callers of the batched inserts (default 1; a
+//! list such as `1,4` splits the corpus between runs); `SKEP_BENCH_INSERTS_ONLY=1` stops after
+//! the inserts. Numbers go to
 //! `docs/benchmarks.md`.
 
 use std::time::{Duration, Instant};
@@ -173,11 +174,11 @@ async fn main() {
         .and_then(|value| value.parse().ok())
         .unwrap_or(1_000);
     // Several callers, as concurrent feeders would: while one batch commits (and syncs), the
-    // next is built and queued, so the writer is never idle waiting for a caller. The corpus is
-    // split evenly between the runs of SKEP_BENCH_CALLERS (default "1,4": the first half from
-    // one caller, the second from four, on the larger file).
+    // next is built and queued, so the writer is never idle waiting for a caller. With a list
+    // in SKEP_BENCH_CALLERS (e.g. "1,4") the corpus is split evenly between the runs, in order
+    // (later runs insert into a larger file).
     let runs: Vec<u64> = std::env::var("SKEP_BENCH_CALLERS")
-        .unwrap_or_else(|_| "1,4".to_owned())
+        .unwrap_or_else(|_| "1".to_owned())
         .split(',')
         .filter_map(|callers| callers.trim().parse().ok())
         .filter(|callers| *callers > 0)

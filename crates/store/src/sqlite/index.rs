@@ -206,6 +206,7 @@ impl Names {
         text: &mut Link,
     ) -> rusqlite::Result<()> {
         self.send_text(connection, text)?;
+        text.flush();
         let mut values = std::mem::take(&mut self.values);
         values.sort_unstable_by(|left, right| {
             (left.0, left.1)

@@ -63,6 +63,8 @@ pub(super) fn attach(connection: &Connection, text_path: &Path) -> rusqlite::Res
 
 enum Message {
     Ops(Vec<TextOp>),
+    /// The group's text is all sent (until a later write, if any): write it out.
+    Flush,
     End {
         group: i64,
         committed: bool,
@@ -112,6 +114,13 @@ impl Link {
         // A stopped text thread is noticed at the end of the group.
         let _ = self.sender.send(Message::Ops(ops));
         Ok(())
+    }
+
+    /// Tells the text thread the group has sent its text (see [`Message::Flush`]).
+    pub(super) fn flush(&self) {
+        if self.in_group {
+            let _ = self.sender.send(Message::Flush);
+        }
     }
 
     /// Ends the group in the text file: commits it there when the main file committed it (or
@@ -393,23 +402,28 @@ fn run(connection: &Connection, receiver: &mpsc::Receiver<Message>, unindexed: &
                 if failed {
                     continue;
                 }
-
                 let outcome = if open {
                     Ok(())
                 } else {
                     connection.execute_batch("BEGIN")
                 }
                 .map(|()| open = true)
-                .and_then(|()| apply(connection, &ops))
-                // Writes the new postings (and merges segments) now, while the writer is still
-                // busy with the group, instead of at the commit it waits for.
-                .and_then(|()| {
-                    connection
-                        .prepare_cached("INSERT INTO full_text (full_text) VALUES ('flush')")?
-                        .execute([])
-                        .map(|_| ())
-                });
+                .and_then(|()| apply(connection, &ops));
                 if let Err(error) = outcome {
+                    tracing::error!(%error, "writing the full-text index failed; it will be replayed");
+                    failed = true;
+                }
+            }
+            Message::Flush => {
+                if failed || !open {
+                    continue;
+                }
+                // Writes the group's postings (and merges segments) while the writer inserts its
+                // value rows, instead of at the commit the writer waits for.
+                let flushed = connection
+                    .prepare_cached("INSERT INTO full_text (full_text) VALUES ('flush')")
+                    .and_then(|mut statement| statement.execute([]));
+                if let Err(error) = flushed {
                     tracing::error!(%error, "writing the full-text index failed; it will be replayed");
                     failed = true;
                 }

@@ -52,36 +52,47 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Drops the store and waits until its threads have closed both files (the last connection
-/// to close a file removes its write-ahead log).
-async fn close(store: SqliteStore, path: &Path) {
-    drop(store);
-    let logs = [
-        with_suffix(path, "-wal"),
-        with_suffix(&text_file(path), "-wal"),
-    ];
-    for _ in 0..600 {
-        if logs.iter().all(|log| !log.exists()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // What still holds the files, to tell a slow shutdown from a leaked connection.
-    let folder = path.parent().unwrap().to_string_lossy().into_owned();
-    let descriptors: Vec<PathBuf> = std::fs::read_dir("/proc/self/fd")
+/// The files of this process open in `folder`.
+fn open_files(folder: &Path) -> Vec<PathBuf> {
+    let folder = folder.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc/self/fd")
         .unwrap()
         .flatten()
         .filter_map(|entry| std::fs::read_link(entry.path()).ok())
         .filter(|target| target.to_string_lossy().contains(&folder))
-        .collect();
+        .collect()
+}
+
+/// Drops the store and waits until its threads have closed every file of it. (A left-over
+/// write-ahead log says nothing: when two connections close at once, neither removes it.)
+async fn close(store: SqliteStore, path: &Path) {
+    drop(store);
+    let folder = path.parent().unwrap();
+    for _ in 0..600 {
+        if open_files(folder).is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
         .unwrap()
         .flatten()
         .filter_map(|entry| std::fs::read_to_string(entry.path().join("comm")).ok())
         .map(|name| name.trim().to_owned())
         .collect();
-    let left: Vec<&PathBuf> = logs.iter().filter(|log| log.exists()).collect();
-    panic!("not closed after 30 s: {left:?}; open: {descriptors:?}; threads: {threads:?}");
+    panic!(
+        "not closed after 30 s; open: {:?}; threads: {threads:?}",
+        open_files(folder)
+    );
+}
+
+/// Removes the text file, with its log and shared-memory file if a shutdown left them.
+fn remove_text_file(path: &Path) {
+    let text = text_file(path);
+    std::fs::remove_file(&text).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(with_suffix(&text, suffix));
+    }
 }
 
 fn main_value(path: &Path, sql: &str) -> i64 {
@@ -236,7 +247,7 @@ async fn a_missing_text_file_is_rebuilt_from_the_documents() {
     put(&store, "b", json!({"title": "bravo"})).await;
     store.delete("case", "b", DeleteMode::Soft).await.unwrap();
     close(store, &path).await;
-    std::fs::remove_file(text_file(&path)).unwrap();
+    remove_text_file(&path);
 
     let store = SqliteStore::open(&path).await.unwrap();
     assert_eq!(found(&store, "alpha echo").await, ["a"]);
@@ -254,7 +265,7 @@ async fn a_store_with_its_index_in_the_main_file_moves_it_to_the_text_file() {
     put(&store, "a", json!({"title": "alpha"})).await;
     close(store, &path).await;
     // The layout before the split: the index in the main file, no text file.
-    std::fs::remove_file(text_file(&path)).unwrap();
+    remove_text_file(&path);
     Connection::open(&path)
         .unwrap()
         .execute_batch(

@@ -289,3 +289,29 @@ async fn a_store_with_its_index_in_the_main_file_moves_it_to_the_text_file() {
         0
     );
 }
+
+/// A text write that fails while the store runs (here: the text file locked by someone else for
+/// longer than the store's 10 s busy timeout) is replayed from the queue: the write still
+/// succeeds, and its text is searchable once the file can be written again.
+#[tokio::test]
+async fn a_failed_text_write_is_replayed_from_the_queue() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("skep.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    put(&store, "a", json!({"title": "alpha"})).await;
+
+    let locker = Connection::open(text_file(&path)).unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let release = tokio::spawn(async move {
+        // Past the text thread's first attempt (10 s), well before its replay gives up.
+        tokio::time::sleep(Duration::from_secs(13)).await;
+        locker.execute_batch("ROLLBACK").unwrap();
+    });
+    put(&store, "b", json!({"title": "bravo"})).await;
+    release.await.unwrap();
+
+    assert_eq!(found(&store, "bravo").await, ["b"]);
+    assert_eq!(found(&store, "alpha").await, ["a"]);
+    put(&store, "c", json!({"title": "charlie"})).await;
+    assert_eq!(found(&store, "charlie").await, ["c"]);
+}

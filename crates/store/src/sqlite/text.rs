@@ -306,6 +306,9 @@ fn apply(connection: &Connection, ops: &[TextOp]) -> rusqlite::Result<()> {
 /// applied.
 fn replay(connection: &Connection, unindexed: &Unindexed) -> rusqlite::Result<()> {
     let transaction = connection.unchecked_transaction()?;
+    // A write first: SQLite waits for a busy write lock (the busy timeout) only in a transaction
+    // that has not read yet. (`BEGIN IMMEDIATE` would lock the attached main file too.)
+    transaction.execute("UPDATE text_state SET applied = applied", [])?;
     let applied = applied(&transaction)?.unwrap_or(0);
     let (last, rows): (Option<i64>, Vec<i64>) = {
         let last = transaction.query_row(

@@ -160,15 +160,13 @@ impl SqliteStore {
         let checkpointer = open_connection(&path, &text_path)?;
         let generation = Arc::new(AtomicU64::new(0));
         let columns = Arc::new(Mutex::new(columns::Columns::default()));
-        let log = |path: &Path| {
-            let mut log = path.as_os_str().to_owned();
-            log.push("-wal");
-            PathBuf::from(log)
-        };
         let writer = writer::WriterHandle::start(
             connection,
             checkpointer,
-            [log(&path), log(&text_path)],
+            [
+                text::suffixed(&path, "-wal"),
+                text::suffixed(&text_path, "-wal"),
+            ],
             text,
             Arc::clone(&generation),
             Arc::clone(&columns),
@@ -259,7 +257,7 @@ fn open_file(path: &Path) -> Result<Connection> {
 /// checkpointer).
 fn open_connection(path: &Path, text_path: &Path) -> Result<Connection> {
     let connection = open_file(path)?;
-    text::attach(&connection, text_path).map_err(|error| {
+    text::attach(&connection, text_path, "fts").map_err(|error| {
         StoreError::Unavailable(
             anyhow::Error::new(error).context(format!("cannot open {}", text_path.display())),
         )

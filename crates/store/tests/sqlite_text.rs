@@ -40,10 +40,16 @@ async fn found(store: &SqliteStore, words: &str) -> Vec<String> {
     ids
 }
 
+/// A new store in its own folder (kept while the folder lives), and its file's path.
+async fn fresh() -> (tempfile::TempDir, PathBuf, SqliteStore) {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("skep.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    (directory, path, store)
+}
+
 fn text_file(path: &Path) -> PathBuf {
-    let mut text = path.as_os_str().to_owned();
-    text.push("-text");
-    PathBuf::from(text)
+    with_suffix(path, "-text")
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -122,9 +128,7 @@ fn on_text_file(path: &Path, script: impl Fn(i64) -> String) {
 
 #[tokio::test]
 async fn full_text_lives_in_its_own_file_and_survives_reopening() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("skep.db");
-    let store = SqliteStore::open(&path).await.unwrap();
+    let (_folder, path, store) = fresh().await;
     put(&store, "a", json!({"title": "alpha phishing"})).await;
     put(&store, "b", json!({"title": "bravo malware"})).await;
     store.delete("case", "b", DeleteMode::Hard).await.unwrap();
@@ -151,9 +155,7 @@ async fn full_text_lives_in_its_own_file_and_survives_reopening() {
 
 #[tokio::test]
 async fn the_queue_of_text_changes_is_emptied_as_commits_reach_the_disk() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("skep.db");
-    let store = SqliteStore::open(&path).await.unwrap();
+    let (_folder, path, store) = fresh().await;
     for number in 0..50 {
         put(
             &store,
@@ -182,9 +184,7 @@ async fn the_queue_of_text_changes_is_emptied_as_commits_reach_the_disk() {
 
 #[tokio::test]
 async fn a_text_file_behind_the_documents_catches_up_when_the_store_opens() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("skep.db");
-    let store = SqliteStore::open(&path).await.unwrap();
+    let (_folder, path, store) = fresh().await;
     put(&store, "a", json!({"title": "alpha"})).await;
     put(&store, "b", json!({"title": "bravo"})).await;
     let mut changed = body(json!({"title": "charlie"}));
@@ -211,9 +211,7 @@ async fn a_text_file_behind_the_documents_catches_up_when_the_store_opens() {
 
 #[tokio::test]
 async fn a_text_file_ahead_of_the_documents_is_rebuilt() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("skep.db");
-    let store = SqliteStore::open(&path).await.unwrap();
+    let (_folder, path, store) = fresh().await;
     put(&store, "a", json!({"title": "alpha"})).await;
     put(&store, "b", json!({"title": "bravo"})).await;
     close(store, &path).await;
@@ -235,9 +233,7 @@ async fn a_text_file_ahead_of_the_documents_is_rebuilt() {
 
 #[tokio::test]
 async fn a_missing_text_file_is_rebuilt_from_the_documents() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("skep.db");
-    let store = SqliteStore::open(&path).await.unwrap();
+    let (_folder, path, store) = fresh().await;
     put(
         &store,
         "a",
@@ -259,9 +255,7 @@ async fn a_missing_text_file_is_rebuilt_from_the_documents() {
 
 #[tokio::test]
 async fn a_store_with_its_index_in_the_main_file_moves_it_to_the_text_file() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("skep.db");
-    let store = SqliteStore::open(&path).await.unwrap();
+    let (_folder, path, store) = fresh().await;
     put(&store, "a", json!({"title": "alpha"})).await;
     close(store, &path).await;
     // The layout before the split: the index in the main file, no text file.
@@ -295,9 +289,7 @@ async fn a_store_with_its_index_in_the_main_file_moves_it_to_the_text_file() {
 /// succeeds, and its text is searchable once the file can be written again.
 #[tokio::test]
 async fn a_failed_text_write_is_replayed_from_the_queue() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("skep.db");
-    let store = SqliteStore::open(&path).await.unwrap();
+    let (_folder, path, store) = fresh().await;
     put(&store, "a", json!({"title": "alpha"})).await;
 
     let locker = Connection::open(text_file(&path)).unwrap();

@@ -47,16 +47,22 @@ pub(super) type TextOp = (i64, Option<String>);
 
 /// The text file next to the store's file at `path`.
 pub(super) fn path_for(path: &Path) -> PathBuf {
-    let mut text = path.as_os_str().to_owned();
-    text.push("-text");
-    PathBuf::from(text)
+    suffixed(path, "-text")
 }
 
-/// Attaches the text file as `fts` (reader and checkpointer connections).
-pub(super) fn attach(connection: &Connection, text_path: &Path) -> rusqlite::Result<()> {
+/// `path` with `suffix` appended to its file name (SQLite names its side files this way).
+pub(super) fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Attaches the database file at `path` as `schema`: the text file as `fts` on reader and
+/// checkpointer connections, the main file as `docs` on the text thread's.
+pub(super) fn attach(connection: &Connection, path: &Path, schema: &str) -> rusqlite::Result<()> {
     connection.execute(
-        "ATTACH DATABASE ?1 AS fts",
-        [text_path.to_string_lossy().as_ref()],
+        &format!("ATTACH DATABASE ?1 AS {schema}"),
+        [path.to_string_lossy().as_ref()],
     )?;
     Ok(())
 }
@@ -216,10 +222,7 @@ fn open(main_path: &Path, text_path: &Path) -> rusqlite::Result<Connection> {
         "INSERT INTO full_text (full_text, rank) VALUES ('automerge', 8)",
         [],
     )?;
-    connection.execute(
-        "ATTACH DATABASE ?1 AS docs",
-        [main_path.to_string_lossy().as_ref()],
-    )?;
+    attach(&connection, main_path, "docs")?;
     Ok(connection)
 }
 

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
 use crate::error::STALE_VERSION;
@@ -32,13 +32,39 @@ use crate::{
     StoreError, Version,
 };
 use documents::{
-    Prepared, conflict, insert, not_found, parse_body, search_blocking, select, stored, to_text,
-    version,
+    Prepared, conflict, insert, not_found, parse_body, search_blocking, stored, to_text, version,
 };
 use index::Names;
 
 /// Most idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
+
+/// Settings of a new SQLite store file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Strings longer than this many bytes are indexed by one shared marker row per field
+    /// instead of their value (their words are in the full-text index all the same). Exact
+    /// matches, ranges, `_like`, `_wildcard`, sorts and term buckets on such strings are
+    /// answered from the documents' bodies: equality narrows them with the full-text index
+    /// first, the others read every body holding a long string in that field. Long random
+    /// strings (descriptions, messages) are what made inserts slow: each one landed on its own
+    /// page of the index (`docs/adr/0005-sqlite-insert-throughput.md`).
+    ///
+    /// Fixed when the file is created; opening an existing file keeps the file's value.
+    pub long_text_bytes: usize,
+}
+
+/// The default [`SqliteOptions::long_text_bytes`]: a SHA-512 in hex (128 characters) is still
+/// indexed by value.
+pub const DEFAULT_LONG_TEXT_BYTES: usize = 128;
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            long_text_bytes: DEFAULT_LONG_TEXT_BYTES,
+        }
+    }
+}
 
 /// A [`Store`] in one SQLite file.
 #[derive(Debug, Clone)]
@@ -61,6 +87,8 @@ struct Shared {
     columns: Arc<Mutex<columns::Columns>>,
     /// Fields stored without index rows, per kind (shared with the text thread's replays).
     unindexed: Arc<Unindexed>,
+    /// The file's long-string threshold ([`SqliteOptions::long_text_bytes`]).
+    long: usize,
 }
 
 impl Shared {
@@ -133,13 +161,18 @@ fn join_error(error: tokio::task::JoinError) -> StoreError {
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`, with its schema.
     pub async fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, SqliteOptions::default()).await
+    }
+
+    /// [`SqliteStore::open`] with `options` for a file it creates.
+    pub async fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
-        tokio::task::spawn_blocking(move || SqliteStore::open_blocking(path))
+        tokio::task::spawn_blocking(move || SqliteStore::open_blocking(path, options))
             .await
             .map_err(join_error)?
     }
 
-    fn open_blocking(path: PathBuf) -> Result<SqliteStore> {
+    fn open_blocking(path: PathBuf, options: SqliteOptions) -> Result<SqliteStore> {
         if let Some(directory) = path
             .parent()
             .filter(|directory| !directory.as_os_str().is_empty())
@@ -154,6 +187,8 @@ impl SqliteStore {
         let connection = open_file(&path)?;
         schema::create(&connection).map_err(backend)?;
         schema::configure_writer(&connection).map_err(backend)?;
+        let long =
+            schema::keep_long_text_bytes(&connection, options.long_text_bytes).map_err(backend)?;
         let text_path = text::path_for(&path);
         let unindexed = Arc::new(Unindexed::default());
         let text = text::start(&path, &text_path, &connection, Arc::clone(&unindexed))?;
@@ -170,6 +205,7 @@ impl SqliteStore {
             text,
             Arc::clone(&generation),
             Arc::clone(&columns),
+            long,
         )?;
         Ok(SqliteStore {
             shared: Arc::new(Shared {
@@ -181,6 +217,7 @@ impl SqliteStore {
                 aggregations: Mutex::new(ResultCache::default()),
                 columns,
                 unindexed,
+                long,
             }),
         })
     }
@@ -272,7 +309,7 @@ impl Store for SqliteStore {
     }
 
     async fn put(&self, kind: &str, document: NewDocument) -> Result<Document> {
-        let prepared = Prepared::new(document, &self.shared.unindexed.of(kind))?;
+        let prepared = Prepared::new(document, &self.shared.unindexed.of(kind), self.shared.long)?;
         let kind = kind.to_owned();
         self.write_inserts(move |transaction, names| {
             let kind_id = names.kind(transaction, &kind).map_err(backend)?;
@@ -289,7 +326,7 @@ impl Store for SqliteStore {
         let skip = self.shared.unindexed.of(kind);
         let prepared = documents
             .into_iter()
-            .map(|document| Prepared::new(document, &skip))
+            .map(|document| Prepared::new(document, &skip, self.shared.long))
             .collect::<Vec<_>>();
         let kind = kind.to_owned();
         self.write_inserts(move |transaction, names| {
@@ -331,7 +368,7 @@ impl Store for SqliteStore {
     ) -> Result<Document> {
         // Serialised and flattened here, off the writer thread.
         let text = to_text(&body)?;
-        let flat = index::Flat::of(&body, &self.shared.unindexed.of(kind));
+        let flat = index::Flat::of(&body, &self.shared.unindexed.of(kind), self.shared.long);
         let (kind, id) = (kind.to_owned(), id.to_owned());
         self.write(move |transaction, names| {
             let current = match stored(transaction, &kind, &id)? {
@@ -413,7 +450,7 @@ impl Store for SqliteStore {
                 .prepare_cached("UPDATE documents SET deleted = 0, seq_no = ?1 WHERE row = ?2")
                 .and_then(|mut statement| statement.execute(params![seq_no, current.row]))
                 .map_err(backend)?;
-            let flat = index::Flat::of(&body, &skip);
+            let flat = index::Flat::of(&body, &skip, names.long);
             index::add(transaction, names, kind_id, current.row, flat).map_err(backend)?;
             Ok(Document {
                 id,
@@ -426,36 +463,64 @@ impl Store for SqliteStore {
     }
 
     async fn delete_by_query(&self, kind: &str, query: &Query) -> Result<u64> {
-        let (kind, query) = (kind.to_owned(), query.clone());
+        // The matches are found on a reader: the writer's connection does not attach the
+        // full-text file, which full-text leaves and long strings read (text.rs, index.rs). A
+        // document changed between the two steps is left alone, as Elasticsearch's
+        // delete-by-query skips version conflicts.
+        let (owned_kind, query) = (kind.to_owned(), query.clone());
+        let matched = self
+            .read(move |connection| {
+                let transaction = connection.unchecked_transaction().map_err(backend)?;
+                let Some((kind_id, rows)) =
+                    evaluate::matching(&transaction, &owned_kind, &query, None)?
+                else {
+                    return Ok(None);
+                };
+                let mut statement = transaction
+                    .prepare_cached("SELECT id, seq_no FROM documents WHERE row = ?1")
+                    .map_err(backend)?;
+                let versions = rows
+                    .descending()
+                    .map(|row| {
+                        statement
+                            .query_row([row], |result| {
+                                Ok((row, result.get::<_, String>(0)?, result.get::<_, i64>(1)?))
+                            })
+                            .map_err(backend)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Some((kind_id, versions)))
+            })
+            .await?;
+        let Some((kind_id, versions)) = matched.filter(|(_, versions)| !versions.is_empty()) else {
+            return Ok(0);
+        };
         self.write(move |transaction, names| {
-            let Some(selection) = select(transaction, &kind, &query)? else {
-                return Ok(0);
-            };
-            let sql = format!(
-                "SELECT d.row, json(d.body) FROM documents d \
-                 WHERE d.kind = {} AND d.deleted = 0 AND ({})",
-                selection.kind_id, selection.condition
-            );
-            let rows: Vec<(i64, String)> = transaction
-                .prepare(&sql)
-                .and_then(|mut statement| {
-                    statement
-                        .query_map(rusqlite::params_from_iter(selection.params.iter()), |row| {
-                            Ok((row.get(0)?, row.get(1)?))
-                        })?
-                        .collect()
-                })
-                .map_err(backend)?;
-            for (row, body) in &rows {
+            let mut removed = 0;
+            for (row, id, seq_no) in &versions {
+                let body: Option<String> = transaction
+                    .prepare_cached(
+                        "SELECT json(body) FROM documents WHERE row = ?1 AND kind = ?2 \
+                         AND id = ?3 AND seq_no = ?4 AND deleted = 0",
+                    )
+                    .and_then(|mut statement| {
+                        statement
+                            .query_row(params![row, kind_id, id, seq_no], |result| result.get(0))
+                            .optional()
+                    })
+                    .map_err(backend)?;
+                let Some(body) = body else {
+                    continue;
+                };
                 transaction
                     .prepare_cached("DELETE FROM documents WHERE row = ?1")
                     .and_then(|mut statement| statement.execute([row]))
                     .map_err(backend)?;
-                let body = parse_body(body)?;
-                index::remove(transaction, names, selection.kind_id, *row, &body)
+                index::remove(transaction, names, kind_id, *row, &parse_body(&body)?)
                     .map_err(backend)?;
+                removed += 1;
             }
-            Ok(rows.len() as u64)
+            Ok(removed)
         })
         .await
     }

@@ -7,7 +7,7 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use skep_store::sqlite::SqliteStore;
+use skep_store::sqlite::{SqliteOptions, SqliteStore};
 use skep_store::{Aggregation, NewDocument, Page, Query, Sort, Store, StoreError};
 
 /// Keys that steer the parsers into every branch, plus arbitrary short names.
@@ -154,7 +154,12 @@ fn every_parsable_query_and_aggregation_runs_on_sqlite() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let directory = tempfile::tempdir().unwrap();
     let store = runtime.block_on(async {
-        let store = SqliteStore::open(directory.path().join("fuzz.db")).await.unwrap();
+        // Strings over one byte are long (indexed by their marker), one-byte ones are not: both
+        // ways of answering a leaf run.
+        let options = SqliteOptions { long_text_bytes: 1 };
+        let store = SqliteStore::open_with(directory.path().join("fuzz.db"), options)
+            .await
+            .unwrap();
         for body in [
             serde_json::json!({"status": "Open", "tags": ["a", "b"], "a": {"b": 2}, "title": "x é"}),
             serde_json::json!({"status": 3, "tlp": 2, "a": {"b": "text"}, "_id": "weird"}),

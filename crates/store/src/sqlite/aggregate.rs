@@ -15,10 +15,11 @@ use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
 use super::columns::{self, Columns};
-use super::documents::{page_rows, read_rows};
+use super::documents::{has_long_strings, page_rows, read_rows};
 use super::evaluate::{self, evaluate};
-use super::index::compare_sql;
+use super::index::{MARKER_SQL, compare_sql};
 use super::rows::RowSet;
+use super::schema;
 use super::translate::{Scope, Translator};
 use super::{backend, lock};
 use crate::aggregation::{Aggregation, Interval, MetricKind, TermsOrder, merge_into, top_hit};
@@ -407,28 +408,55 @@ impl Context<'_> {
         Ok(())
     }
 
-    /// The values of `field` among the documents of `set`: the SQL `FROM … WHERE` and its
-    /// parameters. `None` when nothing can match.
-    fn values_of(&self, set: &RowSet, field: &str) -> Result<Option<(String, Vec<SqlValue>)>> {
+    /// The values of `field` among the documents of `set`: the SQL `FROM … WHERE` (over
+    /// `value` and `doc`) and its parameters. `None` when nothing can match. With `long`, the
+    /// long strings that marker rows stand for are read from the bodies (index.rs); without,
+    /// the caller must filter the markers out (numbers-only callers do).
+    fn values_of(
+        &self,
+        set: &RowSet,
+        field: &str,
+        long: bool,
+    ) -> Result<Option<(String, Vec<SqlValue>)>> {
         let (Some(kind_id), Some(path)) = (self.kind_id, self.path_id(field)?) else {
             return Ok(None);
         };
         if set.is_empty() {
             return Ok(None);
         }
-        let from = format!("FROM field_values WHERE kind = {kind_id} AND path = {path}");
-        if set.is_whole() {
-            // The index holds live documents only: no need to filter on the set.
-            return Ok(Some((from, Vec::new())));
+        // The index holds live documents only: a whole set needs no filter.
+        let (mut params, member, member_of_f) = if set.is_whole() {
+            (Vec::new(), "", "")
+        } else {
+            (
+                vec![SqlValue::Blob(set.to_blob())],
+                " AND skep_member(?1, doc)",
+                " AND skep_member(?1, f.doc)",
+            )
+        };
+        let from = format!("FROM field_values WHERE kind = {kind_id} AND path = {path}{member}");
+        if !long || !has_long_strings(self.connection, kind_id, path)? {
+            return Ok(Some((from, params)));
         }
+        let bytes = schema::long_text_bytes(self.connection).map_err(backend)?;
+        params.push(SqlValue::Text(field.to_owned()));
+        let name = params.len();
+        // DISTINCT: a document holding a long string twice counts once, as with index rows.
         Ok(Some((
-            format!("{from} AND skep_member(?1, doc)"),
-            vec![SqlValue::Blob(set.to_blob())],
+            format!(
+                "FROM (SELECT value, doc {from} AND value < {MARKER_SQL} \
+                 UNION ALL SELECT DISTINCT s.value AS value, f.doc AS doc \
+                 FROM field_values f JOIN documents b ON b.row = f.doc, \
+                 json_each(skep_strings(json(b.body), ?{name}, {bytes})) s \
+                 WHERE f.kind = {kind_id} AND f.path = {path} AND f.value = {MARKER_SQL}\
+                 {member_of_f}) WHERE 1"
+            ),
+            params,
         )))
     }
 
     fn metric(&self, set: &RowSet, metric: MetricKind, field: &str) -> Result<Value> {
-        let Some((from, params)) = self.values_of(set, field)? else {
+        let Some((from, params)) = self.values_of(set, field, false)? else {
             return Ok(Value::from(0));
         };
         let function = metric_prefix(metric);
@@ -455,7 +483,7 @@ impl Context<'_> {
             order_counts(&mut counts, order, size);
             return self.buckets(set, field, counts, sub);
         }
-        let Some((from, params)) = self.values_of(set, field)? else {
+        let Some((from, params)) = self.values_of(set, field, true)? else {
             return Ok(Map::new());
         };
         let mut order_terms: Vec<&str> = order
@@ -616,7 +644,7 @@ impl Context<'_> {
         sub: &[Aggregation],
         buckets: &mut Map<String, Value>,
     ) -> Result<()> {
-        let Some((from, params)) = self.values_of(set, field)? else {
+        let Some((from, params)) = self.values_of(set, field, false)? else {
             return Ok(());
         };
         let sql = format!("SELECT value, doc {from} AND value < ''");

@@ -21,6 +21,7 @@ use std::sync::Mutex;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension};
 
+use super::index::is_marker;
 use super::rows::RowSet;
 use super::{backend, evaluate, lock};
 use crate::Result;
@@ -85,8 +86,12 @@ impl Column {
         self.values.iter().map(|(_, rows)| rows.words()).sum()
     }
 
-    /// Applies one change; false when the field now has too many values to keep.
+    /// Applies one change; false when the field now has too many values to keep, or a long
+    /// string (its marker row stands for values only the bodies know).
     fn apply(&mut self, change: &Change) -> bool {
+        if is_marker(&change.value) {
+            return false;
+        }
         let position = self
             .values
             .iter()
@@ -390,7 +395,8 @@ pub(super) fn distinct_values(connection: &Connection, key: Key) -> Result<Optio
         .optional()
         .map_err(backend)?;
     while let Some(value) = current {
-        if values.len() == MAX_VALUES {
+        // Long strings (their marker row) are not listed in the index.
+        if values.len() == MAX_VALUES || is_marker(&value) {
             return Ok(None);
         }
         current = next

@@ -6,9 +6,9 @@ use serde_json::{Map, Value};
 
 use super::backend;
 use super::evaluate;
-use super::index::{self, Names};
+use super::index::{self, MARKER_SQL, Names};
 use super::rows::RowSet;
-use super::translate::{Scope, Translator};
+use super::translate::Translator;
 use crate::error::DUPLICATE;
 use crate::ids::generate_id;
 use crate::{Document, Hits, NewDocument, Page, Query, Result, Sort, StoreError, Version};
@@ -80,11 +80,11 @@ pub(super) struct Prepared {
 }
 
 impl Prepared {
-    /// `skip`: the kind's unindexed fields.
-    pub(super) fn new(document: NewDocument, skip: &[String]) -> Result<Prepared> {
+    /// `skip`: the kind's unindexed fields; `long`: the store's long-string threshold.
+    pub(super) fn new(document: NewDocument, skip: &[String], long: usize) -> Result<Prepared> {
         Ok(Prepared {
             text: to_text(&document.body)?,
-            flat: index::Flat::of(&document.body, skip),
+            flat: index::Flat::of(&document.body, skip, long),
             document,
         })
     }
@@ -166,31 +166,6 @@ pub(super) fn stored(connection: &Connection, kind: &str, id: &str) -> Result<Op
                 .optional()
         })
         .map_err(backend)
-}
-
-/// Matching rows of a kind: the `FROM … WHERE …` part shared by search, count and aggregations,
-/// with its parameters. `None` when the kind has no documents at all.
-pub(super) struct Selection {
-    pub(super) kind_id: i64,
-    pub(super) condition: String,
-    pub(super) params: Vec<rusqlite::types::Value>,
-}
-
-pub(super) fn select(
-    connection: &Connection,
-    kind: &str,
-    query: &Query,
-) -> Result<Option<Selection>> {
-    let mut translator = Translator::new(connection);
-    let Some(id) = translator.kind_id(kind)? else {
-        return Ok(None);
-    };
-    let condition = translator.condition(query, &Scope::plain(kind, id), "d")?;
-    Ok(Some(Selection {
-        kind_id: id,
-        condition,
-        params: translator.params,
-    }))
 }
 
 pub(super) fn search_blocking(
@@ -320,6 +295,10 @@ fn rows_in_index_order(
         // The field was never written: every match lacks it.
         return rows_in_index_order(connection, kind, rest, matching, wanted, budget);
     };
+    if has_long_strings(connection, kind, path)? {
+        // Long strings are not in the index by value: the caller sorts by the bodies.
+        return Ok(None);
+    }
     let direction = if key.descending { "DESC" } else { "ASC" };
     let mut placed = RowSet::new();
     let mut rows = Vec::new();
@@ -409,6 +388,17 @@ fn rows_in_index_order(
         rows.extend(ordered);
     }
     Ok(Some(rows))
+}
+
+/// Whether a field of a kind holds long strings, indexed by their marker only (index.rs).
+pub(super) fn has_long_strings(connection: &Connection, kind: i64, path: i64) -> Result<bool> {
+    connection
+        .prepare_cached(&format!(
+            "SELECT 1 FROM field_values WHERE kind = ?1 AND path = ?2 AND value = {MARKER_SQL} \
+             LIMIT 1"
+        ))
+        .and_then(|mut statement| statement.exists(rusqlite::params![kind, path]))
+        .map_err(backend)
 }
 
 /// Reads the documents of `rows`, in that order.

@@ -33,6 +33,40 @@ pub(super) fn sql_number(number: &serde_json::Number) -> SqlValue {
     SqlValue::Real(real)
 }
 
+/// The value row standing for a string longer than the store's threshold
+/// ([`crate::sqlite::SqliteOptions::long_text_bytes`]): an empty blob. No JSON scalar is
+/// indexed as a blob, and blobs sort after every number and text, so the markers of a path sit
+/// at the end of its rows. Every long string of a field shares that one value, so new documents
+/// append their marker rows instead of inserting them at random places of the index.
+pub(super) const MARKER_SQL: &str = "X''";
+
+/// The marker value ([`MARKER_SQL`]).
+pub(super) fn marker() -> SqlValue {
+    SqlValue::Blob(Vec::new())
+}
+
+/// Whether an index value is the long-string marker.
+pub(super) fn is_marker(value: &SqlValue) -> bool {
+    matches!(value, SqlValue::Blob(_))
+}
+
+/// The strings longer than `long` bytes at dotted `path` of a JSON body, as a JSON array: what
+/// the marker rows of that path stand for. SQL function `skep_strings(body, path, long)`.
+pub(super) fn long_strings(body: &str, path: &str, long: usize) -> String {
+    let Ok(body) = serde_json::from_str::<Map<String, Value>>(body) else {
+        return "[]".to_owned();
+    };
+    let (values, _) = flatten(&body, &[]);
+    let strings: Vec<&str> = values
+        .iter()
+        .filter_map(|(at, value)| match value {
+            SqlValue::Text(text) if at == path && text.len() > long => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    serde_json::to_string(&strings).unwrap_or_else(|_| "[]".to_owned())
+}
+
 /// Every (dotted path, scalar) of a body, arrays flattened into their parent path, and the
 /// text the full-text index gets (strings and numbers); the `skip` fields (and what they hold)
 /// are left out.
@@ -102,6 +136,8 @@ impl Flattening<'_> {
 /// deletes index rows runs after a [`Names::flush`], so it sees every staged row.
 #[derive(Debug, Default)]
 pub(super) struct Names {
+    /// The store's long-string threshold, in bytes (see [`marker`]).
+    pub(super) long: usize,
     kinds: HashMap<String, i64>,
     paths: HashMap<String, i64>,
     values: Vec<(i64, i64, SqlValue, i64)>,
@@ -123,6 +159,14 @@ pub(super) struct Mark {
 }
 
 impl Names {
+    /// The writer's state for a store whose long-string threshold is `long` bytes.
+    pub(super) fn new(long: usize) -> Names {
+        Names {
+            long,
+            ..Names::default()
+        }
+    }
+
     /// Forgets the interned ids (ids handed out inside a rolled-back savepoint are gone).
     pub(super) fn clear(&mut self) {
         self.kinds.clear();
@@ -239,25 +283,35 @@ impl Names {
     }
 }
 
-/// SQLite's order of two indexed scalars: numbers (by value) before text (by bytes).
+/// SQLite's order of two indexed scalars: NULL, then numbers (by value), then text (by
+/// bytes), then blobs (the long-string marker).
 pub(super) fn compare_sql(left: &SqlValue, right: &SqlValue) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    fn number(value: &SqlValue) -> Option<f64> {
+    fn class(value: &SqlValue) -> u8 {
         match value {
-            SqlValue::Integer(integer) => Some(*integer as f64),
-            SqlValue::Real(real) => Some(*real),
-            _ => None,
+            SqlValue::Null => 0,
+            SqlValue::Integer(_) | SqlValue::Real(_) => 1,
+            SqlValue::Text(_) => 2,
+            SqlValue::Blob(_) => 3,
+        }
+    }
+    fn number(value: &SqlValue) -> f64 {
+        match value {
+            SqlValue::Integer(integer) => *integer as f64,
+            SqlValue::Real(real) => *real,
+            _ => f64::NAN,
         }
     }
     match (left, right) {
         (SqlValue::Integer(left), SqlValue::Integer(right)) => left.cmp(right),
         (SqlValue::Text(left), SqlValue::Text(right)) => left.as_bytes().cmp(right.as_bytes()),
-        _ => match (number(left), number(right)) {
-            (Some(left), Some(right)) => left.total_cmp(&right),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => Ordering::Equal,
-        },
+        (SqlValue::Blob(left), SqlValue::Blob(right)) => left.cmp(right),
+        _ => class(left).cmp(&class(right)).then_with(|| {
+            if class(left) == 1 {
+                number(left).total_cmp(&number(right))
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        }),
     }
 }
 
@@ -293,9 +347,15 @@ pub(super) struct Flat {
 }
 
 impl Flat {
-    /// The index rows of `body`, without those of the `skip` fields.
-    pub(super) fn of(body: &Map<String, Value>, skip: &[String]) -> Flat {
-        let (values, text) = flatten(body, skip);
+    /// The index rows of `body`, without those of the `skip` fields; strings longer than
+    /// `long` bytes get the [`marker`] (their words are in the full text all the same).
+    pub(super) fn of(body: &Map<String, Value>, skip: &[String], long: usize) -> Flat {
+        let (mut values, text) = flatten(body, skip);
+        for (_, value) in &mut values {
+            if matches!(value, SqlValue::Text(text) if text.len() > long) {
+                *value = marker();
+            }
+        }
         Flat { values, text }
     }
 }
@@ -384,14 +444,24 @@ pub(super) fn remove(
     )?;
     for (path, value) in values {
         let path = names.path(connection, &path)?;
-        delete.execute(params![kind, path, value, row])?;
-        if names.wanted.contains(&(kind, path)) {
-            names.changes.push(Change {
-                key: (kind, path),
-                value,
-                doc: row,
-                added: false,
-            });
+        // A long string's row is its marker; files written before markers existed may hold
+        // its exact row instead, so both go.
+        let long = matches!(&value, SqlValue::Text(text) if text.len() > names.long);
+        let rows = if long {
+            vec![marker(), value]
+        } else {
+            vec![value]
+        };
+        for value in rows {
+            delete.execute(params![kind, path, value, row])?;
+            if names.wanted.contains(&(kind, path)) {
+                names.changes.push(Change {
+                    key: (kind, path),
+                    value,
+                    doc: row,
+                    added: false,
+                });
+            }
         }
     }
     names.text.push((row, None));
@@ -424,5 +494,54 @@ mod tests {
             ]
         );
         assert_eq!(text, "1\nx\n2.5\n3.0\n");
+    }
+
+    #[test]
+    fn long_strings_become_the_marker_and_are_read_back_from_the_body() {
+        let body =
+            json!({"a": "short", "b": ["x".repeat(10), "y".repeat(3)], "c": {"d": "z".repeat(10)}});
+        let Value::Object(body) = body else {
+            panic!("object")
+        };
+
+        let flat = Flat::of(&body, &[], 5);
+
+        assert_eq!(
+            flat.values,
+            vec![
+                ("a".into(), SqlValue::Text("short".into())),
+                ("b".into(), marker()),
+                ("b".into(), SqlValue::Text("yyy".into())),
+                ("c.d".into(), marker()),
+            ]
+        );
+        let text = serde_json::to_string(&body).expect("serialises");
+        assert_eq!(
+            long_strings(&text, "b", 5),
+            format!("[\"{}\"]", "x".repeat(10))
+        );
+        assert_eq!(
+            long_strings(&text, "c.d", 5),
+            format!("[\"{}\"]", "z".repeat(10))
+        );
+        assert_eq!(long_strings(&text, "a", 5), "[]");
+        assert_eq!(long_strings("not json", "a", 5), "[]");
+    }
+
+    #[test]
+    fn the_marker_sorts_after_numbers_and_text_as_in_sqlite() {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let (number, real, text) = (
+            SqlValue::Integer(2),
+            SqlValue::Real(1.5),
+            SqlValue::Text("a".into()),
+        );
+        assert_eq!(compare_sql(&real, &number), Less);
+        assert_eq!(compare_sql(&number, &text), Less);
+        assert_eq!(compare_sql(&text, &marker()), Less);
+        assert_eq!(compare_sql(&marker(), &number), Greater);
+        assert_eq!(compare_sql(&marker(), &marker()), Equal);
+        assert_eq!(compare_sql(&SqlValue::Null, &number), Less);
+        assert!(is_marker(&marker()) && !is_marker(&text));
     }
 }

@@ -45,6 +45,28 @@ CREATE TABLE IF NOT EXISTS text_queue (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;
 ";
 
+/// The file's long-string threshold (index.rs, [`super::index::marker`]): `requested` for a
+/// new file, the recorded one for an existing file. Files from before the threshold existed
+/// hold exact rows only, which reads still accept, so they take `requested` too.
+pub(super) fn keep_long_text_bytes(
+    connection: &Connection,
+    requested: usize,
+) -> rusqlite::Result<usize> {
+    connection.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('long_text_bytes', ?1)",
+        [i64::try_from(requested).unwrap_or(i64::MAX)],
+    )?;
+    long_text_bytes(connection)
+}
+
+/// The file's long-string threshold, as recorded when it was created.
+pub(super) fn long_text_bytes(connection: &Connection) -> rusqlite::Result<usize> {
+    let bytes: i64 = connection
+        .prepare_cached("SELECT value FROM meta WHERE key = 'long_text_bytes'")?
+        .query_row([], |row| row.get(0))?;
+    Ok(usize::try_from(bytes).unwrap_or(usize::MAX))
+}
+
 /// Applies the per-connection settings and registers the store's SQL functions.
 ///
 /// Durability: WAL with `synchronous = FULL` syncs the log on every commit, so a write that
@@ -96,6 +118,22 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
                 return Ok(false);
             };
             Ok(super::rows::blob_contains(set, row))
+        },
+    )?;
+    // skep_strings(body, path, long): the long strings a path's marker rows stand for.
+    connection.create_scalar_function(
+        "skep_strings",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |context| {
+            let body: String = context.get(0)?;
+            let path: String = context.get(1)?;
+            let long: i64 = context.get(2)?;
+            Ok(super::index::long_strings(
+                &body,
+                &path,
+                usize::try_from(long).unwrap_or(0),
+            ))
         },
     )?;
     connection.create_aggregate_function(

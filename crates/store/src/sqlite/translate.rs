@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::columns::Columns;
-use super::index::{sql_number, sql_scalar};
+use super::index::{MARKER_SQL, sql_number, sql_scalar};
 use crate::query::{Query, RangeOp};
 use crate::{Result, Sort};
 
@@ -42,6 +42,14 @@ impl Target {
     }
 }
 
+/// How a leaf checks the long strings of a path, which are indexed by their marker only
+/// (index.rs): `filter` is written over `s.value`, one long string of a candidate document;
+/// `narrow` is an optional extra condition on the candidate `f.doc`.
+struct Long {
+    filter: String,
+    narrow: String,
+}
+
 /// The kind a (sub)query runs against.
 #[derive(Debug, Clone)]
 pub(super) struct Scope<'a> {
@@ -69,8 +77,10 @@ pub(super) struct Translator<'c> {
     pub(super) params: Vec<SqlValue>,
     aliases: usize,
     /// Set by the row evaluator: a condition on a body path is written as the bare
-    /// `SELECT doc FROM field_values …` listing its rows, not as a condition on `alias`.
+    /// `SELECT doc FROM …` listing its rows, not as a condition on `alias`.
     pub(super) rows_only: bool,
+    /// The file's long-string threshold, once read.
+    long: Option<usize>,
 }
 
 impl<'c> Translator<'c> {
@@ -80,7 +90,18 @@ impl<'c> Translator<'c> {
             params: Vec::new(),
             aliases: 0,
             rows_only: false,
+            long: None,
         }
+    }
+
+    /// The file's long-string threshold: strings longer than this have a marker row only.
+    pub(super) fn long_bytes(&mut self) -> Result<usize> {
+        if let Some(long) = self.long {
+            return Ok(long);
+        }
+        let long = super::schema::long_text_bytes(self.connection).map_err(super::backend)?;
+        self.long = Some(long);
+        Ok(long)
     }
 
     pub(super) fn kind_id(&self, name: &str) -> Result<Option<i64>> {
@@ -223,22 +244,48 @@ impl<'c> Translator<'c> {
         Ok(self.path_id(field)?.map(Target::Path))
     }
 
-    /// The condition that the field's value satisfies `filter` (written over `value`).
-    fn on_values(&self, target: &Target, filter: &str, scope: &Scope<'_>, alias: &str) -> String {
-        match target {
+    /// The condition that the field's value satisfies `filter` (written over `value`), or for
+    /// the long strings of a path, `long`.
+    fn on_values(
+        &mut self,
+        target: &Target,
+        field: &str,
+        filter: &str,
+        long: Option<Long>,
+        scope: &Scope<'_>,
+        alias: &str,
+    ) -> Result<String> {
+        Ok(match target {
             Target::Column(_) => format!("({filter})"),
             Target::Path(path) => {
-                let rows = format!(
-                    "SELECT doc FROM field_values WHERE kind = {} AND path = {path} AND {filter}",
-                    scope.id
+                let kind = scope.id;
+                let exact = format!(
+                    "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} AND {filter}"
                 );
+                let rows = match long {
+                    None => exact,
+                    Some(Long {
+                        filter: long_filter,
+                        narrow,
+                    }) => {
+                        let bytes = self.long_bytes()?;
+                        let name = self.bind(SqlValue::Text(field.to_owned()));
+                        format!(
+                            "SELECT doc FROM ({exact} UNION ALL SELECT f.doc AS doc \
+                             FROM field_values f JOIN documents b ON b.row = f.doc, \
+                             json_each(skep_strings(json(b.body), {name}, {bytes})) s \
+                             WHERE f.kind = {kind} AND f.path = {path} AND f.value = {MARKER_SQL}\
+                             {narrow} AND {long_filter})"
+                        )
+                    }
+                };
                 if self.rows_only {
                     rows
                 } else {
                     format!("{alias}.row IN ({rows})")
                 }
             }
-        }
+        })
     }
 
     fn equals(
@@ -255,17 +302,57 @@ impl<'c> Translator<'c> {
         if candidates.is_empty() {
             return Ok("0".into());
         }
+        let long = match target {
+            Target::Path(_) => {
+                let bytes = self.long_bytes()?;
+                candidates
+                    .iter()
+                    .filter_map(|candidate| match candidate {
+                        SqlValue::Text(text) if text.len() > bytes => Some(text.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            }
+            Target::Column(_) => Vec::new(),
+        };
         let list = candidates
             .into_iter()
             .map(|value| self.bind(value))
             .collect::<Vec<_>>()
             .join(", ");
-        Ok(self.on_values(
+        let long = if long.is_empty() {
+            None
+        } else {
+            // A long value is one of the document's texts, so its words are in the full-text
+            // index as a phrase: that finds the few documents whose bodies need a look.
+            let narrow = match phrases(&long) {
+                Some(expression) => {
+                    let parameter = self.bind(SqlValue::Text(expression));
+                    format!(
+                        " AND f.doc IN (SELECT rowid FROM fts.full_text \
+                         WHERE full_text MATCH {parameter})"
+                    )
+                }
+                None => String::new(),
+            };
+            let list = long
+                .into_iter()
+                .map(|value| self.bind(SqlValue::Text(value)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Some(Long {
+                filter: format!("s.value IN ({list})"),
+                narrow,
+            })
+        };
+        self.on_values(
             &target,
+            field,
             &format!("{} IN ({list})", target.value(alias)),
+            long,
             scope,
             alias,
-        ))
+        )
     }
 
     fn range(
@@ -287,6 +374,8 @@ impl<'c> Translator<'c> {
         }
         let value = target.value(alias);
         let mut filters = Vec::new();
+        // Long strings are text: a numeric bound excludes them.
+        let mut long = Some(Vec::new());
         for (op, bound) in typed {
             let numeric = !matches!(bound, SqlValue::Text(_));
             let symbol = match op {
@@ -297,14 +386,27 @@ impl<'c> Translator<'c> {
             };
             let parameter = self.bind(bound);
             filters.push(format!("{value} {symbol} {parameter}"));
-            // Numbers sort before text in SQLite: keep each bound within its own type.
+            // Numbers sort before text, and text before the long-string marker (a blob), in
+            // SQLite: keep each bound within its own type.
             match (numeric, op) {
                 (true, RangeOp::Gt | RangeOp::Gte) => filters.push(format!("{value} < ''")),
                 (false, RangeOp::Lt | RangeOp::Lte) => filters.push(format!("{value} >= ''")),
+                (false, RangeOp::Gt | RangeOp::Gte) => {
+                    filters.push(format!("{value} < {MARKER_SQL}"));
+                }
                 _ => {}
             }
+            if numeric {
+                long = None;
+            } else if let Some(long) = long.as_mut() {
+                long.push(format!("s.value {symbol} {parameter}"));
+            }
         }
-        Ok(self.on_values(&target, &filters.join(" AND "), scope, alias))
+        let long = long.map(|filters| Long {
+            filter: filters.join(" AND "),
+            narrow: String::new(),
+        });
+        self.on_values(&target, field, &filters.join(" AND "), long, scope, alias)
     }
 
     fn exists(&mut self, field: &str, scope: &Scope<'_>, alias: &str) -> Result<String> {
@@ -336,12 +438,18 @@ impl<'c> Translator<'c> {
             return Ok("0".into());
         };
         let parameter = self.bind(SqlValue::Text(text.to_owned()));
-        Ok(self.on_values(
+        let long = Long {
+            filter: format!("skep_words(s.value, {parameter})"),
+            narrow: String::new(),
+        };
+        self.on_values(
             &target,
+            field,
             &format!("skep_words({}, {parameter})", target.value(alias)),
+            Some(long),
             scope,
             alias,
-        ))
+        )
     }
 
     fn wildcard(
@@ -355,12 +463,17 @@ impl<'c> Translator<'c> {
             return Ok("0".into());
         };
         let parameter = self.bind(SqlValue::Text(glob_pattern(pattern)));
-        Ok(self.on_values(
-            &target,
-            &format!("{} GLOB {parameter}", target.value(alias)),
-            scope,
-            alias,
-        ))
+        let value = target.value(alias);
+        let filter = match target {
+            // The marker reads as '' to GLOB.
+            Target::Path(_) => format!("{value} GLOB {parameter} AND {value} < {MARKER_SQL}"),
+            Target::Column(_) => format!("{value} GLOB {parameter}"),
+        };
+        let long = Long {
+            filter: format!("s.value GLOB {parameter}"),
+            narrow: String::new(),
+        };
+        self.on_values(&target, field, &filter, Some(long), scope, alias)
     }
 
     /// `ORDER BY` terms for `sorts`, then newest first.
@@ -413,6 +526,21 @@ pub(super) fn equal_candidates(value: &Value) -> Vec<SqlValue> {
         Value::Array(items) => items.iter().flat_map(equal_candidates).collect(),
         Value::Null | Value::Object(_) => Vec::new(),
     }
+}
+
+/// An FTS5 expression matching any of `texts` as a phrase; `None` when one of them has no
+/// ASCII letter or digit (it might have no word the index knows, and so no phrase to find).
+fn phrases(texts: &[String]) -> Option<String> {
+    let mut phrases = Vec::with_capacity(texts.len());
+    for text in texts {
+        if !text.bytes().any(|byte| byte.is_ascii_alphanumeric()) {
+            return None;
+        }
+        // FTS5 reads its query as C text: a NUL would end it mid-string.
+        let text = text.replace(char::is_control, " ");
+        phrases.push(format!("\"{}\"", text.replace('"', "\"\"")));
+    }
+    Some(phrases.join(" OR "))
 }
 
 /// A range bound: numbers (and numeric text, as dates often arrive) compare as numbers.
@@ -498,6 +626,15 @@ mod tests {
     fn wildcard_patterns_become_glob_patterns_with_literals_escaped() {
         assert_eq!(glob_pattern("*.example.com"), "*.example.com");
         assert_eq!(glob_pattern(r"a\*b?[c]"), "a[*]b?[[]c]");
+    }
+
+    #[test]
+    fn long_values_become_quoted_phrases_unless_one_has_no_word() {
+        assert_eq!(
+            phrases(&["say \"hi\" now".into(), "a\0b".into()]),
+            Some("\"say \"\"hi\"\" now\" OR \"a b\"".into())
+        );
+        assert_eq!(phrases(&["word".into(), "---".into()]), None);
     }
 
     #[test]

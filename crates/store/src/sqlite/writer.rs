@@ -117,6 +117,7 @@ impl WriterHandle {
         text: Link,
         generation: Arc<AtomicU64>,
         columns: Arc<Mutex<Columns>>,
+        long: usize,
     ) -> Result<WriterHandle> {
         let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
         let (committed, commits) = mpsc::sync_channel::<()>(1);
@@ -141,6 +142,7 @@ impl WriterHandle {
                     text,
                     &generation,
                     &columns,
+                    Names::new(long),
                 );
             })
             .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
@@ -202,8 +204,8 @@ fn run_writer(
     mut text: Link,
     generation: &AtomicU64,
     columns: &Mutex<Columns>,
+    mut names: Names,
 ) {
-    let mut names = Names::default();
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {

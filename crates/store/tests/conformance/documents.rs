@@ -328,3 +328,19 @@ pub async fn delete_by_query_removes_only_matching_documents(store: &dyn Store) 
         Err(StoreError::NotFound { .. })
     ));
 }
+
+pub async fn delete_by_query_takes_full_text_queries(store: &dyn Store) {
+    let kind = kind("delete_by_text");
+    seed_cases(store, &kind).await;
+
+    let removed = store
+        .delete_by_query(&kind, &parse(json!({"_string": "phishing"})))
+        .await
+        .unwrap();
+
+    assert_eq!(removed, 2);
+    assert_eq!(
+        ids(store, &kind, json!({})).await,
+        strings(&["b", "d", "e"])
+    );
+}

@@ -35,6 +35,7 @@ macro_rules! conformance_suite {
             soft_delete_hides_a_document_until_it_is_restored,
             hard_delete_removes_a_document_for_good,
             delete_by_query_removes_only_matching_documents,
+            delete_by_query_takes_full_text_queries,
             equality_matches_exact_values_case_sensitively,
             dsl_shorthand_and_field_value_forms_match_alike,
             equality_on_an_array_matches_any_element,
@@ -66,6 +67,8 @@ macro_rules! conformance_suite {
             top_aggregations_list_the_first_documents_in_order,
             unicode_round_trips_and_is_searchable,
             one_mebibyte_documents_round_trip_and_are_searchable,
+            long_strings_match_sort_and_bucket_like_short_ones,
+            many_documents_sort_on_long_and_short_strings,
             searching_an_unknown_kind_finds_nothing,
             unindexed_fields_are_stored_but_never_found,
         );

@@ -150,3 +150,221 @@ pub async fn unindexed_fields_are_stored_but_never_found(store: &dyn Store) {
             .is_empty()
     );
 }
+
+/// Strings of a few hundred bytes (descriptions, messages, long URLs) answer every query as
+/// short ones do, in the same field as short ones.
+pub async fn long_strings_match_sort_and_bucket_like_short_ones(store: &dyn Store) {
+    let kind = kind("long_strings");
+    let sentence = |first: &str| {
+        format!("{first} gamma delta, ") + &"some filler words about the case ".repeat(10)
+    };
+    let (alpha, beta) = (sentence("alpha"), sentence("beta"));
+    let dashes = "-".repeat(300);
+    assert!(alpha.len() > 300 && beta.len() > 300);
+    put(
+        store,
+        &kind,
+        "a",
+        json!({"note": alpha, "title": beta, "n": 1}),
+    )
+    .await;
+    put(
+        store,
+        &kind,
+        "b",
+        json!({"note": beta, "title": alpha, "n": 2}),
+    )
+    .await;
+    put(
+        store,
+        &kind,
+        "c",
+        json!({"note": "short", "title": "short", "n": 3}),
+    )
+    .await;
+    put(store, &kind, "d", json!({"note": [alpha, "short"], "n": 4})).await;
+    put(
+        store,
+        &kind,
+        "e",
+        json!({"note": dashes, "title": dashes, "n": 5}),
+    )
+    .await;
+
+    assert_eq!(
+        ids(store, &kind, json!({"note": alpha})).await,
+        strings(&["a", "d"])
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"note": dashes})).await,
+        strings(&["e"])
+    );
+    assert_eq!(
+        ids(
+            store,
+            &kind,
+            json!({"_in": {"_field": "note", "_values": [beta, "short"]}})
+        )
+        .await,
+        strings(&["b", "c", "d"])
+    );
+    // Another long string with the same words is not equal.
+    let reworded = alpha.replacen("gamma delta", "delta gamma", 1);
+    assert!(
+        ids(store, &kind, json!({"note": reworded}))
+            .await
+            .is_empty()
+    );
+    assert!(
+        ids(store, &kind, json!({"note": &alpha[..200]}))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"_gte": {"note": "b"}})).await,
+        strings(&["b", "c", "d"])
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"_lt": {"note": "b"}})).await,
+        strings(&["a", "d", "e"])
+    );
+    assert_eq!(
+        ids(
+            store,
+            &kind,
+            json!({"_between": {"_field": "note", "_from": "alpha", "_to": "alphb"}})
+        )
+        .await,
+        strings(&["a", "d"])
+    );
+    assert_eq!(
+        ids(
+            store,
+            &kind,
+            json!({"_like": {"_field": "note", "_value": "Delta ALPHA"}})
+        )
+        .await,
+        strings(&["a", "d"])
+    );
+    assert_eq!(
+        ids(
+            store,
+            &kind,
+            json!({"_wildcard": {"_field": "note", "_value": "beta*case "}})
+        )
+        .await,
+        strings(&["b"])
+    );
+    assert_eq!(
+        ordered_ids(store, &kind, json!({}), &["+title"]).await,
+        strings(&["e", "b", "a", "c", "d"])
+    );
+    assert_eq!(
+        ordered_ids(store, &kind, json!({}), &["-title"]).await,
+        strings(&["c", "a", "b", "e", "d"])
+    );
+    let buckets = stats(
+        store,
+        &kind,
+        json!({}),
+        json!([{"_agg": "field", "_field": "note", "_size": 10,
+                "_select": [{"_agg": "count"}, {"_agg": "max", "_field": "n"}]}]),
+    )
+    .await;
+    let buckets = buckets.as_object().unwrap();
+    assert_eq!(buckets.len(), 4, "{buckets:?}");
+    for (value, count, max) in [
+        (&alpha, 2, 4.0),
+        (&beta, 1, 2.0),
+        (&"short".to_owned(), 2, 4.0),
+        (&dashes, 1, 5.0),
+    ] {
+        assert_eq!(buckets[value.as_str()]["count"], json!(count), "{value}");
+        assert_eq!(number(&buckets[value.as_str()]["max_n"]), max, "{value}");
+    }
+
+    // Updates and deletes take a long string's index entry with them.
+    store
+        .update(&kind, "a", None, object(json!({"note": "now short"})))
+        .await
+        .unwrap();
+    store.delete(&kind, "d", DeleteMode::Hard).await.unwrap();
+    assert!(ids(store, &kind, json!({"note": alpha})).await.is_empty());
+    assert_eq!(
+        ids(store, &kind, json!({"note": "now short"})).await,
+        strings(&["a"])
+    );
+    assert_eq!(
+        ids(
+            store,
+            &kind,
+            json!({"_like": {"_field": "note", "_value": "gamma"}})
+        )
+        .await,
+        strings(&["b"])
+    );
+}
+
+/// Sorting hundreds of documents (enough for a store to sort from its index) on a field mixing
+/// long and short strings, alone and after another key.
+pub async fn many_documents_sort_on_long_and_short_strings(store: &dyn Store) {
+    let kind = kind("long_sort");
+    let label = |i: u64| {
+        // Not in the order of `i`: the label starts with a shuffled number.
+        let key = format!("{:03}", (i * 37) % 320);
+        if i.is_multiple_of(3) {
+            key + &" filler words of a long label".repeat(8)
+        } else {
+            key
+        }
+    };
+    let group = |i: u64| if i.is_multiple_of(2) { "x" } else { "y" };
+    let documents = (0..320)
+        .map(|i| {
+            with_id(
+                &format!("s{i:03}"),
+                json!({"label": label(i), "group": group(i)}),
+            )
+        })
+        .collect();
+    store.put_many(&kind, documents).await.unwrap();
+
+    let mut by_label: Vec<(String, String)> =
+        (0..320).map(|i| (label(i), format!("s{i:03}"))).collect();
+    by_label.sort();
+    let ascending: Vec<String> = by_label.iter().map(|(_, id)| id.clone()).collect();
+    let descending: Vec<String> = ascending.iter().rev().cloned().collect();
+    let mut grouped: Vec<(&str, std::cmp::Reverse<String>, String)> = (0..320)
+        .map(|i| (group(i), std::cmp::Reverse(label(i)), format!("s{i:03}")))
+        .collect();
+    grouped.sort();
+    let grouped: Vec<String> = grouped.into_iter().map(|(_, _, id)| id).collect();
+
+    for (sort, expected) in [
+        (vec!["+label"], &ascending),
+        (vec!["-label"], &descending),
+        (vec!["+group", "-label"], &grouped),
+    ] {
+        for (offset, limit) in [(0, 10), (150, 10), (310, 10)] {
+            let hits = store
+                .search(
+                    &kind,
+                    &Query::All,
+                    Page {
+                        offset,
+                        limit: Some(limit),
+                    },
+                    &Sort::parse_list(sort.iter().copied()),
+                )
+                .await
+                .unwrap();
+            let ids: Vec<String> = hits
+                .documents
+                .into_iter()
+                .map(|document| document.id)
+                .collect();
+            let (start, end) = (offset as usize, (offset + limit) as usize);
+            assert_eq!(ids, expected[start..end], "{sort:?} at {offset}");
+        }
+    }
+}

@@ -121,7 +121,7 @@ impl WriterHandle {
     ) -> Result<WriterHandle> {
         let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
         let (committed, commits) = mpsc::sync_channel::<()>(1);
-        let (to_sync, unsynced) = mpsc::channel::<Committed>();
+        let (to_sync, unsynced) = mpsc::channel::<ToSync>();
         let synced = Arc::new(AtomicI64::new(0));
         let synced_text = Arc::clone(&synced);
         std::thread::Builder::new()
@@ -178,18 +178,22 @@ impl WriterHandle {
     }
 }
 
-/// A committed group on its way to the syncer: its writes, and its number when it committed
-/// text changes in the text file too.
-struct Committed {
-    jobs: Vec<Box<dyn Job>>,
-    text_group: Option<i64>,
+/// What the writer tells the syncer about a group, in this order.
+enum ToSync {
+    /// The group is committed in the main file (its log frames are written): the syncer may
+    /// start syncing the log while the writer waits for the text file.
+    Committed(Vec<Box<dyn Job>>),
+    /// The group is finished (text committed, columns and generation up to date): its callers
+    /// may hear of it once the log is synced. Carries the group's number when it committed
+    /// text changes in the text file too.
+    Finished(Option<i64>),
 }
 
 /// How the writer talks to the checkpointer and the syncer.
 struct Channels {
     /// Wakes the checkpointer.
     committed: mpsc::SyncSender<()>,
-    to_sync: mpsc::Sender<Committed>,
+    to_sync: mpsc::Sender<ToSync>,
     /// The last group whose text commit is synced (set by the syncer): its queue entries and
     /// those before it may go.
     synced: Arc<AtomicI64>,
@@ -215,22 +219,15 @@ fn run_writer(
             }
         }
         names.refresh_wanted(&lock(columns));
-        let synced = channels.synced.load(Ordering::Acquire);
-        if let Some(committed) = commit_group(
+        commit_group(
             &mut connection,
             &mut names,
             &mut text,
-            synced,
+            channels,
             group,
             generation,
             columns,
-        ) && let Err(mpsc::SendError(committed)) = channels.to_sync.send(committed)
-        {
-            // The syncer is gone (it never stops first); answer rather than leave callers waiting.
-            for job in committed.jobs {
-                job.finish(Err("the store's syncer has stopped"));
-            }
-        }
+        );
         // Wakes the checkpointer; a wake-up already pending covers this commit too.
         let _ = channels.committed.try_send(());
     }
@@ -269,26 +266,63 @@ fn run_checkpointer(connection: &Connection, commits: &mpsc::Receiver<()>) {
 /// Least time between two syncs of the full-text log (see [`run_syncer`]).
 const TEXT_SYNC_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// Syncs the write-ahead log, then answers the groups committed before the sync. Ends with the
-/// writer.
+/// Syncs the write-ahead log, then answers the groups committed before the sync once the
+/// writer has finished them. Ends with the writer.
+///
+/// The sync starts as soon as a group is committed in the main file, while the writer still
+/// waits for the group's text commit: the two waits overlap.
 ///
 /// The full-text log is not waited for: what its file loses in a crash is replayed from the
 /// queue in the main file (text.rs). It is synced at most every [`TEXT_SYNC_PAUSE`], after the
 /// callers are answered, and only then may the queue entries of the groups it covers go.
-fn run_syncer(logs: &[PathBuf; 2], unsynced: &mpsc::Receiver<Committed>, synced: &AtomicI64) {
+fn run_syncer(logs: &[PathBuf; 2], unsynced: &mpsc::Receiver<ToSync>, synced: &AtomicI64) {
     let [log, text_log] = logs;
     let (mut file, mut text_file): (Option<File>, Option<File>) = (None, None);
     let mut text_unsynced = None;
     let mut text_synced_at = std::time::Instant::now();
     while let Ok(first) = unsynced.recv() {
-        let mut groups = vec![first];
-        groups.extend(unsynced.try_iter());
-        if let Some(group) = groups.iter().filter_map(|group| group.text_group).max() {
-            text_unsynced = Some(group);
+        // Every group committed so far, and how many of them are not finished yet. The writer
+        // finishes a group before it commits the next, so no commit comes after the sync
+        // starts until the groups it covers are finished.
+        let mut jobs = Vec::new();
+        let mut unfinished = 0_usize;
+        for message in std::iter::once(first).chain(unsynced.try_iter()) {
+            match message {
+                ToSync::Committed(group) => {
+                    jobs.extend(group);
+                    unfinished += 1;
+                }
+                ToSync::Finished(text_group) => {
+                    unfinished = unfinished.saturating_sub(1);
+                    text_unsynced = text_unsynced.max(text_group);
+                }
+            }
         }
         let outcome = sync_log(&mut file, log);
-        for job in groups.into_iter().flat_map(|group| group.jobs) {
-            job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
+        while unfinished > 0 {
+            match unsynced.recv() {
+                Ok(ToSync::Finished(text_group)) => {
+                    unfinished -= 1;
+                    text_unsynced = text_unsynced.max(text_group);
+                }
+                // Not sent by the writer before the groups above are finished.
+                Ok(ToSync::Committed(group)) => {
+                    for job in group {
+                        job.finish(Err("the store's writer sent a commit out of order"));
+                    }
+                }
+                // The writer is gone mid-group: its callers get an answer all the same.
+                Err(_) => break,
+            }
+        }
+        let failed = outcome.as_ref().err().map(String::as_str);
+        let answer = match (failed, unfinished) {
+            (Some(reason), _) => Err(reason),
+            (None, 0) => Ok(()),
+            (None, _) => Err("the store's writer stopped before finishing the write"),
+        };
+        for job in jobs {
+            job.finish(answer);
         }
         if let Some(group) = text_unsynced
             && text_synced_at.elapsed() >= TEXT_SYNC_PAUSE
@@ -326,11 +360,12 @@ fn commit_group(
     connection: &mut Connection,
     names: &mut Names,
     text: &mut Link,
-    synced: i64,
+    channels: &Channels,
     mut group: Vec<Box<dyn Job>>,
     generation: &AtomicU64,
     columns: &Mutex<Columns>,
-) -> Option<Committed> {
+) {
+    let synced = channels.synced.load(Ordering::Acquire);
     let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(transaction) => transaction,
         Err(error) => {
@@ -339,7 +374,7 @@ fn commit_group(
             for job in group {
                 job.finish(Err(&reason));
             }
-            return None;
+            return;
         }
     };
     let mut broken = text
@@ -394,9 +429,25 @@ fn commit_group(
         }
         None => transaction.commit().map_err(|error| error.to_string()),
     };
-    if commit.is_err() {
-        names.clear();
-        names.discard();
+    let mut to_sync = true;
+    match &commit {
+        Ok(()) => {
+            if let Err(mpsc::SendError(ToSync::Committed(jobs))) = channels
+                .to_sync
+                .send(ToSync::Committed(std::mem::take(&mut group)))
+            {
+                // The syncer is gone (it never stops first): answer rather than leave callers
+                // waiting.
+                to_sync = false;
+                for job in jobs {
+                    job.finish(Err("the store's syncer has stopped"));
+                }
+            }
+        }
+        Err(_) => {
+            names.clear();
+            names.discard();
+        }
     }
     // The text file commits (or rolls back) the group's text changes after the main file: the
     // group is done, for readers and callers, once both are.
@@ -417,15 +468,15 @@ fn commit_group(
     // generation than any cached result computed before the write.
     generation.fetch_add(1, Ordering::AcqRel);
     match commit {
-        Ok(()) => Some(Committed {
-            jobs: group,
-            text_group,
-        }),
+        Ok(()) if to_sync => {
+            // A send error means the syncer is gone; it answered or dropped the jobs it had.
+            let _ = channels.to_sync.send(ToSync::Finished(text_group));
+        }
+        Ok(()) => {}
         Err(reason) => {
             for job in group {
                 job.finish(Err(&reason));
             }
-            None
         }
     }
 }

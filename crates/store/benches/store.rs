@@ -328,6 +328,64 @@ async fn main() {
         samples,
     );
 
+    // Descriptions are over the store's long-string threshold: exact matches and `_like` are
+    // narrowed by the full-text index, other leaves read every body holding a long description.
+    let descriptions: Vec<Value> = store
+        .search(
+            "case",
+            &Query::All,
+            Page {
+                offset: 0,
+                limit: Some(100),
+            },
+            &[],
+        )
+        .await
+        .expect("documents")
+        .documents
+        .into_iter()
+        .map(|document| document.body["description"].clone())
+        .collect();
+    let mut samples = Vec::new();
+    for index in 0..300 {
+        let description = &descriptions[index % descriptions.len()];
+        let query = Query::parse(&json!({"description": description})).expect("query");
+        let (elapsed, hits) = time(store.search("case", &query, first_page, &[])).await;
+        total = hits.expect("search").total;
+        samples.push(elapsed);
+    }
+    table.latency(
+        &format!("equality on a long string (description, ~{total} hit)"),
+        samples,
+    );
+    let mut samples = Vec::new();
+    for _ in 0..10 {
+        let words = format!("{} {}", random.rare_word(), random.rare_word());
+        let query = Query::parse(&json!({"_like": {"_field": "description", "_value": words}}))
+            .expect("query");
+        let (elapsed, hits) = time(store.search("case", &query, first_page, &[])).await;
+        total = hits.expect("search").total;
+        samples.push(elapsed);
+    }
+    table.latency(
+        &format!("_like on a long-string field, two words (~{total} hits)"),
+        samples,
+    );
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let pattern = format!("{} *", random.rare_word());
+        let query =
+            Query::parse(&json!({"_wildcard": {"_field": "description", "_value": pattern}}))
+                .expect("query");
+        let (elapsed, hits) = time(store.search("case", &query, first_page, &[])).await;
+        total = hits.expect("search").total;
+        samples.push(elapsed);
+    }
+    table.latency(
+        &format!("_wildcard on a long-string field (~{total} hits, every long body read)"),
+        samples,
+    );
+
     // Every aggregation sample is named differently, so none is answered from the store's
     // cache of repeated aggregations: these are computing costs.
     let named = |sample: usize, aggregation: Value| {

@@ -56,15 +56,44 @@ pub(super) fn long_strings(body: &str, path: &str, long: usize) -> String {
     let Ok(body) = serde_json::from_str::<Map<String, Value>>(body) else {
         return "[]".to_owned();
     };
-    let (values, _) = flatten(&body, &[]);
-    let strings: Vec<&str> = values
-        .iter()
-        .filter_map(|(at, value)| match value {
-            SqlValue::Text(text) if at == path && text.len() > long => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let mut strings = Vec::new();
+    strings_at(&body, path, long, &mut strings);
     serde_json::to_string(&strings).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The strings longer than `long` bytes that [`flatten`] files under `path` in `object`,
+/// found by walking down the path instead of flattening the whole body.
+fn strings_at<'b>(
+    object: &'b Map<String, Value>,
+    path: &str,
+    long: usize,
+    found: &mut Vec<&'b str>,
+) {
+    // A key may itself hold dots, so every key that is a prefix of the path is a way down.
+    for (key, value) in object {
+        let Some(rest) = path.strip_prefix(key.as_str()) else {
+            continue;
+        };
+        if rest.is_empty() {
+            strings_in(value, long, found, None);
+        } else if let Some(rest) = rest.strip_prefix('.') {
+            strings_in(value, long, found, Some(rest));
+        }
+    }
+}
+
+/// The long strings of `value` itself (`rest` is `None`) or under `rest` in it, arrays spread.
+fn strings_in<'b>(value: &'b Value, long: usize, found: &mut Vec<&'b str>, rest: Option<&str>) {
+    match (value, rest) {
+        (Value::Array(items), _) => {
+            for item in items {
+                strings_in(item, long, found, rest);
+            }
+        }
+        (Value::String(text), None) if text.len() > long => found.push(text),
+        (Value::Object(object), Some(rest)) => strings_at(object, rest, long, found),
+        _ => {}
+    }
 }
 
 /// Every (dotted path, scalar) of a body, arrays flattened into their parent path, and the
@@ -526,6 +555,26 @@ mod tests {
         );
         assert_eq!(long_strings(&text, "a", 5), "[]");
         assert_eq!(long_strings("not json", "a", 5), "[]");
+        // The same paths flatten gives: arrays of objects, and keys holding dots.
+        let nested =
+            json!({"x": [{"y": "q".repeat(9)}, {"y": ["r".repeat(9), 7]}], "x.y": "s".repeat(9)});
+        let text = serde_json::to_string(&nested).expect("serialises");
+        let Value::Object(nested) = nested else {
+            panic!("object")
+        };
+        let flattened: Vec<String> = flatten(&nested, &[])
+            .0
+            .into_iter()
+            .filter_map(|(path, value)| match value {
+                SqlValue::Text(text) if path == "x.y" => Some(text),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            long_strings(&text, "x.y", 5),
+            serde_json::to_string(&flattened).expect("json")
+        );
+        assert_eq!(flattened.len(), 3);
     }
 
     #[test]

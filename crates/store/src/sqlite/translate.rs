@@ -270,10 +270,11 @@ impl<'c> Translator<'c> {
                     }) => {
                         let bytes = self.long_bytes()?;
                         let name = self.bind(SqlValue::Text(field.to_owned()));
+                        let strings = long_strings_sql("b.body", field, &name, bytes);
                         format!(
                             "SELECT doc FROM ({exact} UNION ALL SELECT f.doc AS doc \
                              FROM field_values f JOIN documents b ON b.row = f.doc, \
-                             json_each(skep_strings(json(b.body), {name}, {bytes})) s \
+                             json_each({strings}) s \
                              WHERE f.kind = {kind} AND f.path = {path} AND f.value = {MARKER_SQL}\
                              {narrow} AND {long_filter})"
                         )
@@ -438,9 +439,27 @@ impl<'c> Translator<'c> {
             return Ok("0".into());
         };
         let parameter = self.bind(SqlValue::Text(text.to_owned()));
+        // Each wanted word is a word of the long string, so the full-text index (which has
+        // every word of the document) narrows the bodies to read.
+        let words: Vec<String> = super::schema::words(text).collect();
+        let narrow = match phrases(&words) {
+            Some(_) => {
+                let all = words
+                    .iter()
+                    .map(|word| quoted(word))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                let expression = self.bind(SqlValue::Text(all));
+                format!(
+                    " AND f.doc IN (SELECT rowid FROM fts.full_text \
+                     WHERE full_text MATCH {expression})"
+                )
+            }
+            None => String::new(),
+        };
         let long = Long {
             filter: format!("skep_words(s.value, {parameter})"),
-            narrow: String::new(),
+            narrow,
         };
         self.on_values(
             &target,
@@ -528,6 +547,27 @@ pub(super) fn equal_candidates(value: &Value) -> Vec<SqlValue> {
     }
 }
 
+/// The SQL expression listing, as a JSON array, the long strings of `field` in the JSONB
+/// document `body` (index.rs, [`super::index::long_strings`]); `name` is the SQL parameter
+/// holding the field's name.
+///
+/// A field without dots holding one string is the common case (a description): SQLite reads
+/// it straight from the JSONB body. Anything else (arrays, nested paths, keys with dots) is
+/// walked the way the index flattened it, from the body as JSON text.
+pub(super) fn long_strings_sql(body: &str, field: &str, name: &str, bytes: usize) -> String {
+    let walked = format!("skep_strings(json({body}), {name}, {bytes})");
+    match json_path(field) {
+        Some(path) if !field.contains('.') => {
+            let path = path.replace('\'', "''");
+            format!(
+                "CASE WHEN json_type({body}, '{path}') = 'text' \
+                 THEN json_array({body} ->> '{path}') ELSE {walked} END"
+            )
+        }
+        _ => walked,
+    }
+}
+
 /// An FTS5 expression matching any of `texts` as a phrase; `None` when one of them has no
 /// ASCII letter or digit (it might have no word the index knows, and so no phrase to find).
 fn phrases(texts: &[String]) -> Option<String> {
@@ -536,11 +576,16 @@ fn phrases(texts: &[String]) -> Option<String> {
         if !text.bytes().any(|byte| byte.is_ascii_alphanumeric()) {
             return None;
         }
-        // FTS5 reads its query as C text: a NUL would end it mid-string.
-        let text = text.replace(char::is_control, " ");
-        phrases.push(format!("\"{}\"", text.replace('"', "\"\"")));
+        phrases.push(quoted(text));
     }
     Some(phrases.join(" OR "))
+}
+
+/// `text` as one FTS5 phrase.
+fn quoted(text: &str) -> String {
+    // FTS5 reads its query as C text: a NUL would end it mid-string.
+    let text = text.replace(char::is_control, " ");
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 /// A range bound: numbers (and numeric text, as dates often arrive) compare as numbers.

@@ -4,7 +4,8 @@
 //!
 //! Documents live as JSON in `documents`; every scalar of a live document is also a row of
 //! `field_values` (kind, path, value, document), which serves equality, ranges, terms
-//! aggregations and sorting from indexes; FTS5 serves full text.
+//! aggregations and sorting from indexes (a string over [`SqliteOptions::long_text_bytes`] by a
+//! marker row, its value read from the body); FTS5 serves full text.
 
 mod aggregate;
 mod columns;
@@ -51,6 +52,12 @@ pub struct SqliteOptions {
     /// page of the index (`docs/adr/0005-sqlite-insert-throughput.md`).
     ///
     /// Fixed when the file is created; opening an existing file keeps the file's value.
+    ///
+    /// Two limits follow from the narrowing: while the full-text index is behind the documents
+    /// (a failed text write, until it is replayed) equality and `_like` on long strings can
+    /// miss the documents not indexed yet; and a `_like` word glued to a private-use character
+    /// in a long string is not found (the full-text tokenizer keeps such characters inside
+    /// words).
     pub long_text_bytes: usize,
 }
 

@@ -10,10 +10,11 @@ use rusqlite::functions::FunctionFlags;
 /// - `field_values`: one row per distinct scalar of a live document, keyed by interned kind and
 ///   dotted path (and nothing else: a second index would double the cost of every insert; rows
 ///   are removed by recomputing them from the stored body). Numbers are stored as numbers, strings as text, booleans as 0/1, so SQLite's
-///   own ordering (numbers before text) gives ranges and sorts. Soft-deleted documents have no
+///   own ordering (numbers before text) gives ranges and sorts. Long strings have a marker (an
+///   empty blob, after all text) instead of their value (index.rs). Soft-deleted documents have no
 ///   rows here, so queries need not look at `deleted` to filter values.
 /// - `text_queue`, `meta`: the rows whose text recent groups changed, and the last group's
-///   number; the full-text index itself is in its own file (text.rs).
+///   number and the file's long-string threshold; the full-text index itself is in its own file (text.rs).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS paths (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);

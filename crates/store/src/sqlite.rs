@@ -53,9 +53,9 @@ pub struct SqliteOptions {
     ///
     /// Fixed when the file is created; opening an existing file keeps the file's value.
     ///
-    /// Two limits follow from the narrowing: while the full-text index is behind the documents
-    /// (a failed text write, until it is replayed) equality and `_like` on long strings can
-    /// miss the documents not indexed yet; and a `_like` word glued to a private-use character
+    /// While the full-text index is behind the documents (a failed text write, until it is
+    /// replayed), nothing is narrowed: every body holding a long string in the field is read.
+    /// One limit follows from the narrowing: a `_like` word glued to a private-use character
     /// in a long string is not found (the full-text tokenizer keeps such characters inside
     /// words).
     pub long_text_bytes: usize,

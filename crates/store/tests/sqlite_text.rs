@@ -307,3 +307,47 @@ async fn a_failed_text_write_is_replayed_from_the_queue() {
     put(&store, "c", json!({"title": "charlie"})).await;
     assert_eq!(found(&store, "charlie").await, ["c"]);
 }
+
+/// While the full-text index is behind the documents (its write and the replay right after it
+/// both failed), exact matches and `_like` on long strings, which the index normally narrows,
+/// still find the new document: they read the bodies instead.
+#[tokio::test]
+async fn long_strings_are_found_while_the_text_index_is_behind() {
+    use skep_store::{Page, Query, Store};
+    let (_folder, path, store) = fresh().await;
+    let long = |word: &str| format!("{word} ") + &"words of a long description ".repeat(6);
+    put(&store, "a", json!({"description": long("alpha")})).await;
+
+    let locker = Connection::open(text_file(&path)).unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // Returns once the text write (10 s) and its replay (10 s more) have given up.
+    put(&store, "b", json!({"description": long("bravo")})).await;
+
+    let search = |query: Value| {
+        let store = store.clone();
+        async move {
+            let query = Query::parse(&query).unwrap();
+            let hits = store.search("case", &query, Page::ALL, &[]).await.unwrap();
+            hits.documents
+                .into_iter()
+                .map(|document| document.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        found(&store, "bravo").await.is_empty(),
+        "the index is behind"
+    );
+    assert_eq!(search(json!({"description": long("bravo")})).await, ["b"]);
+    assert_eq!(
+        search(json!({"_like": {"_field": "description", "_value": "bravo"}})).await,
+        ["b"]
+    );
+    locker.execute_batch("ROLLBACK").unwrap();
+    drop(locker);
+
+    // The next write replays the queue; the index narrows again.
+    put(&store, "c", json!({"description": long("charlie")})).await;
+    assert_eq!(found(&store, "bravo").await, ["b"]);
+    assert_eq!(search(json!({"description": long("bravo")})).await, ["b"]);
+}

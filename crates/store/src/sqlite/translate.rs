@@ -81,6 +81,8 @@ pub(super) struct Translator<'c> {
     pub(super) rows_only: bool,
     /// The file's long-string threshold, once read.
     long: Option<usize>,
+    /// Whether the full-text index had every committed group, once read.
+    text_caught_up: Option<bool>,
 }
 
 impl<'c> Translator<'c> {
@@ -91,7 +93,27 @@ impl<'c> Translator<'c> {
             aliases: 0,
             rows_only: false,
             long: None,
+            text_caught_up: None,
         }
+    }
+
+    /// Whether the full-text index has applied every group the main file committed (text.rs):
+    /// only then may it narrow the documents whose long strings are read. While it is behind
+    /// (a failed text write, until its replay), every body holding a long string is read.
+    fn text_caught_up(&mut self) -> Result<bool> {
+        if let Some(caught_up) = self.text_caught_up {
+            return Ok(caught_up);
+        }
+        let caught_up: bool = self
+            .connection
+            .prepare_cached(
+                "SELECT coalesce((SELECT applied FROM fts.text_state WHERE id = 1), 0) \
+                 >= coalesce((SELECT value FROM meta WHERE key = 'text_group'), 0)",
+            )
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+            .map_err(super::backend)?;
+        self.text_caught_up = Some(caught_up);
+        Ok(caught_up)
     }
 
     /// The file's long-string threshold: strings longer than this have a marker row only.
@@ -326,7 +348,8 @@ impl<'c> Translator<'c> {
         } else {
             // A long value is one of the document's texts, so its words are in the full-text
             // index as a phrase: that finds the few documents whose bodies need a look.
-            let narrow = match phrases(&long) {
+            let caught_up = self.text_caught_up()?;
+            let narrow = match phrases(&long).filter(|_| caught_up) {
                 Some(expression) => {
                     let parameter = self.bind(SqlValue::Text(expression));
                     format!(
@@ -442,7 +465,8 @@ impl<'c> Translator<'c> {
         // Each wanted word is a word of the long string, so the full-text index (which has
         // every word of the document) narrows the bodies to read.
         let words: Vec<String> = super::schema::words(text).collect();
-        let narrow = match phrases(&words) {
+        let caught_up = self.text_caught_up()?;
+        let narrow = match phrases(&words).filter(|_| caught_up) {
             Some(_) => {
                 let all = words
                     .iter()

@@ -592,9 +592,13 @@ pub(super) fn long_strings_sql(body: &str, field: &str, name: &str, bytes: usize
     }
 }
 
-/// An FTS5 expression matching any of `texts` as a phrase; `None` when one of them has no
-/// ASCII letter or digit (it might have no word the index knows, and so no phrase to find).
+/// An FTS5 expression matching any of `texts` as a phrase; `None` when there are none, or one
+/// of them has no ASCII letter or digit (it might have no word the index knows, and so no phrase to find).
 fn phrases(texts: &[String]) -> Option<String> {
+    if texts.is_empty() {
+        // An empty expression is an FTS5 syntax error (a `_like` with no word, found by fuzzing).
+        return None;
+    }
     let mut phrases = Vec::with_capacity(texts.len());
     for text in texts {
         if !text.bytes().any(|byte| byte.is_ascii_alphanumeric()) {
@@ -704,6 +708,7 @@ mod tests {
             Some("\"say \"\"hi\"\" now\" OR \"a b\"".into())
         );
         assert_eq!(phrases(&["word".into(), "---".into()]), None);
+        assert_eq!(phrases(&[]), None);
     }
 
     #[test]

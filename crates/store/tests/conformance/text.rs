@@ -246,6 +246,16 @@ pub async fn long_strings_match_sort_and_bucket_like_short_ones(store: &dyn Stor
         .await,
         strings(&["a", "d"])
     );
+    // No word at all: nothing matches, and nothing fails.
+    assert!(
+        ids(
+            store,
+            &kind,
+            json!({"_like": {"_field": "note", "_value": "-- !!"}})
+        )
+        .await
+        .is_empty()
+    );
     assert_eq!(
         ids(
             store,

@@ -37,6 +37,13 @@ use documents::{
 };
 use index::Names;
 
+/// From this many documents, `put_many` prepares them on another thread while the writer
+/// inserts them, [`STREAM_CHUNK`] at a time.
+const STREAM_PUT_MANY_FROM: usize = 200;
+
+/// Documents per prepared chunk of a streamed `put_many`.
+const STREAM_CHUNK: usize = 100;
+
 /// Most idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
 
@@ -330,26 +337,67 @@ impl Store for SqliteStore {
         kind: &str,
         documents: Vec<NewDocument>,
     ) -> Result<Vec<Result<Document>>> {
-        let skip = self.shared.unindexed.of(kind);
-        let prepared = documents
-            .into_iter()
-            .map(|document| Prepared::new(document, &skip, self.shared.long))
-            .collect::<Vec<_>>();
-        let kind = kind.to_owned();
-        self.write_inserts(move |transaction, names| {
-            let kind_id = names.kind(transaction, &kind).map_err(backend)?;
-            let mut results = Vec::with_capacity(prepared.len());
-            for document in prepared {
-                let result = document
-                    .and_then(|document| insert(transaction, names, &kind, kind_id, document));
-                if let Err(error @ (StoreError::Backend(_) | StoreError::Unavailable(_))) = result {
-                    return Err(error);
+        let (skip, long) = (self.shared.unindexed.of(kind), self.shared.long);
+        let count = documents.len();
+        let streamed = count >= STREAM_PUT_MANY_FROM;
+        // Preparing a document (serialising and flattening it) costs about as much as the
+        // writer's inserts of it. A large batch is prepared on a blocking thread, chunk by
+        // chunk, while the writer inserts the chunks already prepared, so the two overlap
+        // instead of taking turns (and the async thread is not held up). A small one is
+        // prepared here, in one chunk: a thread hop would cost more than it saves.
+        let chunk = if streamed { STREAM_CHUNK } else { count.max(1) };
+        let (chunks, prepared) = std::sync::mpsc::sync_channel::<Vec<Result<Prepared>>>(8);
+        let mut documents = documents.into_iter();
+        let mut prepare = move || {
+            loop {
+                let next: Vec<_> = documents
+                    .by_ref()
+                    .take(chunk)
+                    .map(|document| Prepared::new(document, &skip, long))
+                    .collect();
+                // A send fails when the writer stopped early; it answers with the reason.
+                if next.is_empty() || chunks.send(next).is_err() {
+                    break;
                 }
-                results.push(result);
             }
-            Ok(results)
-        })
-        .await
+        };
+        let preparing = if streamed {
+            Some(tokio::task::spawn_blocking(prepare))
+        } else {
+            prepare();
+            // Its end of the channel must go now: the writer reads until it is gone.
+            drop(prepare);
+            None
+        };
+        let kind = kind.to_owned();
+        let written = self
+            .write_inserts(move |transaction, names| {
+                let kind_id = names.kind(transaction, &kind).map_err(backend)?;
+                let mut results = Vec::with_capacity(count);
+                // Ends when every chunk is in, or when the preparing thread is gone.
+                for document in prepared.iter().flatten() {
+                    let result = document
+                        .and_then(|document| insert(transaction, names, &kind, kind_id, document));
+                    if let Err(error @ (StoreError::Backend(_) | StoreError::Unavailable(_))) =
+                        result
+                    {
+                        return Err(error);
+                    }
+                    results.push(result);
+                }
+                if results.len() < count {
+                    return Err(StoreError::Backend(anyhow::anyhow!(
+                        "only {} of {count} documents could be prepared",
+                        results.len()
+                    )));
+                }
+                Ok(results)
+            })
+            .await;
+        if let Some(preparing) = preparing {
+            preparing.await.map_err(join_error)?;
+        }
+        written
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Document> {

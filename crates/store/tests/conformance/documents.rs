@@ -71,6 +71,36 @@ pub async fn put_many_answers_each_document_in_order_and_fails_duplicates_alone(
     assert_eq!(store.get(&kind, "one").await.unwrap().body["v"], json!(1));
 }
 
+/// Batches of hundreds (which a backend may prepare and write in parts) answer the same way.
+pub async fn large_put_many_answers_in_order_with_duplicates_failing_alone(store: &dyn Store) {
+    let kind = kind("put_many_large");
+    put(store, &kind, "d007", json!({"n": -1})).await;
+    let documents = (0..450)
+        .map(|n| match n {
+            // One id taken before, one repeated within the batch, one generated.
+            230 => with_id("d120", json!({"n": n})),
+            300 => new(json!({"n": n})),
+            n => with_id(&format!("d{n:03}"), json!({"n": n})),
+        })
+        .collect();
+
+    let results = store.put_many(&kind, documents).await.unwrap();
+
+    assert_eq!(results.len(), 450);
+    for (n, result) in results.iter().enumerate() {
+        match n {
+            7 | 230 => assert!(result.as_ref().unwrap_err().is_duplicate(), "{n}"),
+            n => assert_eq!(result.as_ref().unwrap().body["n"], json!(n), "{n}"),
+        }
+    }
+    assert_eq!(store.count(&kind, &Query::All).await.unwrap(), 449);
+    assert_eq!(store.get(&kind, "d007").await.unwrap().body["n"], json!(-1));
+    assert_eq!(
+        store.get(&kind, "d449").await.unwrap().body["n"],
+        json!(449)
+    );
+}
+
 pub async fn concurrent_writes_succeed_or_fail_each_on_their_own(store: &dyn Store) {
     // Backends may group concurrent writes (the SQLite writer commits them together): a
     // failing write must not take its neighbours down, and every success must be readable.

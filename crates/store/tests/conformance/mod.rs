@@ -26,6 +26,7 @@ macro_rules! conformance_suite {
             generated_ids_are_twenty_url_safe_characters,
             putting_an_existing_id_is_a_duplicate_conflict,
             put_many_answers_each_document_in_order_and_fails_duplicates_alone,
+            large_put_many_answers_in_order_with_duplicates_failing_alone,
             concurrent_writes_succeed_or_fail_each_on_their_own,
             getting_a_missing_document_is_not_found,
             the_same_id_in_two_kinds_names_two_documents,

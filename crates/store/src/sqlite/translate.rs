@@ -463,8 +463,13 @@ impl<'c> Translator<'c> {
         };
         let parameter = self.bind(SqlValue::Text(text.to_owned()));
         // Each wanted word is a word of the long string, so the full-text index (which has
-        // every word of the document) narrows the bodies to read.
-        let words: Vec<String> = super::schema::words(text).collect();
+        // every word of the document) narrows the bodies to read. The words go as written, so
+        // the index folds their case exactly as it folded the document's text.
+        let words: Vec<String> = text
+            .split(|character: char| !character.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .map(str::to_owned)
+            .collect();
         let caught_up = self.text_caught_up()?;
         let narrow = match phrases(&words).filter(|_| caught_up) {
             Some(_) => {

@@ -246,6 +246,19 @@ pub async fn long_strings_match_sort_and_bucket_like_short_ones(store: &dyn Stor
         .await,
         strings(&["a", "d"])
     );
+    // A word whose lower case is longer than itself (İ) is found in any case.
+    let city = "Seen in İstanbul, ".to_owned() + &"then elsewhere ".repeat(20);
+    put(store, &kind, "f", json!({"note": city})).await;
+    assert_eq!(
+        ids(
+            store,
+            &kind,
+            json!({"_like": {"_field": "note", "_value": "İSTANBUL seen"}})
+        )
+        .await,
+        strings(&["f"])
+    );
+    store.delete(&kind, "f", DeleteMode::Hard).await.unwrap();
     // No word at all: nothing matches, and nothing fails.
     assert!(
         ids(

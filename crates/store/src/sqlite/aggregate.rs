@@ -20,7 +20,7 @@ use super::evaluate::{self, evaluate};
 use super::index::{MARKER_SQL, compare_sql};
 use super::rows::RowSet;
 use super::schema;
-use super::translate::{Scope, Translator, long_strings_sql};
+use super::translate::{Scope, Translator, long_strings_from};
 use super::{backend, lock};
 use crate::aggregation::{Aggregation, Interval, MetricKind, TermsOrder, merge_into, top_hit};
 use crate::{Page, Query, Result};
@@ -440,15 +440,13 @@ impl Context<'_> {
         }
         let bytes = schema::long_text_bytes(self.connection).map_err(backend)?;
         params.push(SqlValue::Text(field.to_owned()));
-        let strings = long_strings_sql("b.body", field, &format!("?{}", params.len()), bytes);
+        let name = format!("?{}", params.len());
+        let strings = long_strings_from(kind_id, path, field, &name, bytes);
         // DISTINCT: a document holding a long string twice counts once, as with index rows.
         Ok(Some((
             format!(
                 "FROM (SELECT value, doc {from} AND value < {MARKER_SQL} \
-                 UNION ALL SELECT DISTINCT s.value AS value, f.doc AS doc \
-                 FROM field_values f JOIN documents b ON b.row = f.doc, \
-                 json_each({strings}) s \
-                 WHERE f.kind = {kind_id} AND f.path = {path} AND f.value = {MARKER_SQL}\
+                 UNION ALL SELECT DISTINCT s.value AS value, f.doc AS doc {strings}\
                  {member_of_f}) WHERE 1"
             ),
             params,

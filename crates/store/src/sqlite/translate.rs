@@ -292,12 +292,9 @@ impl<'c> Translator<'c> {
                     }) => {
                         let bytes = self.long_bytes()?;
                         let name = self.bind(SqlValue::Text(field.to_owned()));
-                        let strings = long_strings_sql("b.body", field, &name, bytes);
+                        let strings = long_strings_from(kind, *path, field, &name, bytes);
                         format!(
-                            "SELECT doc FROM ({exact} UNION ALL SELECT f.doc AS doc \
-                             FROM field_values f JOIN documents b ON b.row = f.doc, \
-                             json_each({strings}) s \
-                             WHERE f.kind = {kind} AND f.path = {path} AND f.value = {MARKER_SQL}\
+                            "SELECT doc FROM ({exact} UNION ALL SELECT f.doc AS doc {strings}\
                              {narrow} AND {long_filter})"
                         )
                     }
@@ -576,25 +573,36 @@ pub(super) fn equal_candidates(value: &Value) -> Vec<SqlValue> {
     }
 }
 
-/// The SQL expression listing, as a JSON array, the long strings of `field` in the JSONB
-/// document `body` (index.rs, [`super::index::long_strings`]); `name` is the SQL parameter
-/// holding the field's name.
+/// The `FROM … WHERE …` listing the long strings of `field` (path id `path`) in the documents
+/// of `kind` that have a marker row for it (index.rs): one row per string, `s.value`, with its
+/// document `f.doc`. `name` is the SQL parameter holding the field's name. Callers append
+/// conditions with `AND`.
 ///
 /// A field without dots holding one string is the common case (a description): SQLite reads
 /// it straight from the JSONB body. Anything else (arrays, nested paths, keys with dots) is
 /// walked the way the index flattened it, from the body as JSON text.
-pub(super) fn long_strings_sql(body: &str, field: &str, name: &str, bytes: usize) -> String {
-    let walked = format!("skep_strings(json({body}), {name}, {bytes})");
-    match json_path(field) {
-        Some(path) if !field.contains('.') => {
-            let path = path.replace('\'', "''");
+pub(super) fn long_strings_from(
+    kind: i64,
+    path: i64,
+    field: &str,
+    name: &str,
+    bytes: usize,
+) -> String {
+    let walked = format!("skep_strings(json(b.body), {name}, {bytes})");
+    let strings = match json_path(field) {
+        Some(json) if !field.contains('.') => {
+            let json = json.replace('\'', "''");
             format!(
-                "CASE WHEN json_type({body}, '{path}') = 'text' \
-                 THEN json_array({body} ->> '{path}') ELSE {walked} END"
+                "CASE WHEN json_type(b.body, '{json}') = 'text' \
+                 THEN json_array(b.body ->> '{json}') ELSE {walked} END"
             )
         }
         _ => walked,
-    }
+    };
+    format!(
+        "FROM field_values f JOIN documents b ON b.row = f.doc, json_each({strings}) s \
+         WHERE f.kind = {kind} AND f.path = {path} AND f.value = {MARKER_SQL}"
+    )
 }
 
 /// An FTS5 expression matching any of `texts` as a phrase; `None` when there are none, or one

@@ -341,18 +341,7 @@ pub async fn hard_delete_removes_a_document_for_good(store: &dyn Store) {
 
 pub async fn delete_by_query_removes_only_matching_documents(store: &dyn Store) {
     let kind = kind("delete_by_query");
-    seed_cases(store, &kind).await;
-
-    let removed = store
-        .delete_by_query(&kind, &parse(json!({"status": "Open"})))
-        .await
-        .unwrap();
-
-    assert_eq!(removed, 2);
-    assert_eq!(
-        ids(store, &kind, json!({})).await,
-        strings(&["b", "d", "e"])
-    );
+    delete_the_two_matches_of(store, &kind, json!({"status": "Open"})).await;
     assert!(matches!(
         store.get(&kind, "a").await,
         Err(StoreError::NotFound { .. })
@@ -361,16 +350,15 @@ pub async fn delete_by_query_removes_only_matching_documents(store: &dyn Store) 
 
 pub async fn delete_by_query_takes_full_text_queries(store: &dyn Store) {
     let kind = kind("delete_by_text");
-    seed_cases(store, &kind).await;
+    delete_the_two_matches_of(store, &kind, json!({"_string": "phishing"})).await;
+}
 
-    let removed = store
-        .delete_by_query(&kind, &parse(json!({"_string": "phishing"})))
-        .await
-        .unwrap();
+/// Seeds the cases, deletes by `query` (which matches `a` and `c`) and checks only those went.
+async fn delete_the_two_matches_of(store: &dyn Store, kind: &str, query: Value) {
+    seed_cases(store, kind).await;
+
+    let removed = store.delete_by_query(kind, &parse(query)).await.unwrap();
 
     assert_eq!(removed, 2);
-    assert_eq!(
-        ids(store, &kind, json!({})).await,
-        strings(&["b", "d", "e"])
-    );
+    assert_eq!(ids(store, kind, json!({})).await, strings(&["b", "d", "e"]));
 }

@@ -3,13 +3,14 @@
 //! Run with `cargo bench -p skep-store` (release build). `SKEP_BENCH_DOCUMENTS` changes the
 //! corpus size, `SKEP_BENCH_CALLERS` the concurrent callers of the batched inserts (default 1; a
 //! list such as `1,4` splits the corpus between runs); `SKEP_BENCH_INSERTS_ONLY=1` stops after
-//! the inserts. Numbers go to
+//! the inserts; `SKEP_BENCH_BLOCKS=none` (or `every`) changes which values are kept in posting
+//! blocks (default: the frequent ones, as the store does). Numbers go to
 //! `docs/benchmarks.md`.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
-use skep_store::sqlite::SqliteStore;
+use skep_store::sqlite::{BlockValues, SqliteOptions, SqliteStore};
 use skep_store::{Aggregation, NewDocument, Page, Query, Sort, Store};
 
 const WORDS: [&str; 24] = [
@@ -140,7 +141,19 @@ async fn main() {
     let path = std::env::var("SKEP_BENCH_DB")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| directory.path().join("bench.db"));
-    let store = SqliteStore::open(path).await.expect("the store opens");
+    // SKEP_BENCH_BLOCKS=none|every changes which index values are in posting blocks.
+    let block_values = match std::env::var("SKEP_BENCH_BLOCKS").as_deref() {
+        Ok("none") => BlockValues::None,
+        Ok("every") => BlockValues::Every,
+        _ => BlockValues::Frequent,
+    };
+    let options = SqliteOptions {
+        block_values,
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(path, options)
+        .await
+        .expect("the store opens");
     let mut random = Lcg(42);
     let mut table = Table(Vec::new());
 

@@ -5,9 +5,11 @@
 //! Documents live as JSON in `documents`; every scalar of a live document is also a row of
 //! `field_values` (kind, path, value, document), which serves equality, ranges, terms
 //! aggregations and sorting from indexes (a string over [`SqliteOptions::long_text_bytes`] by a
-//! marker row, its value read from the body); FTS5 serves full text.
+//! marker row, its value read from the body); FTS5 serves full text. Values many documents
+//! share are kept as posting blocks behind that view (blocks.rs, [`SqliteOptions::block_values`]).
 
 mod aggregate;
+mod blocks;
 mod columns;
 mod documents;
 mod evaluate;
@@ -19,6 +21,8 @@ mod translate;
 mod writer;
 
 use std::collections::HashMap;
+
+pub use blocks::BlockValues;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -66,6 +70,10 @@ pub struct SqliteOptions {
     /// in a long string is not found (the full-text tokenizer keeps such characters inside
     /// words).
     pub long_text_bytes: usize,
+    /// Which index values are kept as posting blocks (many documents to a row) instead of one
+    /// row per document (`sqlite/blocks.rs`). Fixed when the file is created; an older file
+    /// opened with blocks on keeps its rows and puts new values in blocks.
+    pub block_values: BlockValues,
 }
 
 /// The default [`SqliteOptions::long_text_bytes`]: a SHA-512 in hex (128 characters) is still
@@ -76,6 +84,7 @@ impl Default for SqliteOptions {
     fn default() -> Self {
         SqliteOptions {
             long_text_bytes: DEFAULT_LONG_TEXT_BYTES,
+            block_values: BlockValues::Frequent,
         }
     }
 }
@@ -203,6 +212,8 @@ impl SqliteStore {
         schema::configure_writer(&connection).map_err(backend)?;
         let long =
             schema::keep_long_text_bytes(&connection, options.long_text_bytes).map_err(backend)?;
+        let blocks =
+            blocks::keep_block_values(&connection, options.block_values).map_err(backend)?;
         let text_path = text::path_for(&path);
         let unindexed = Arc::new(Unindexed::default());
         let text = text::start(&path, &text_path, &connection, Arc::clone(&unindexed))?;
@@ -219,7 +230,7 @@ impl SqliteStore {
             text,
             Arc::clone(&generation),
             Arc::clone(&columns),
-            long,
+            index::Names::new(long, blocks),
         )?;
         Ok(SqliteStore {
             shared: Arc::new(Shared {

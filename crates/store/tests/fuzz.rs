@@ -156,7 +156,10 @@ fn every_parsable_query_and_aggregation_runs_on_sqlite() {
     let store = runtime.block_on(async {
         // Strings over one byte are long (indexed by their marker), one-byte ones are not: both
         // ways of answering a leaf run.
-        let options = SqliteOptions { long_text_bytes: 1 };
+        let options = SqliteOptions {
+            long_text_bytes: 1,
+            ..SqliteOptions::default()
+        };
         let store = SqliteStore::open_with(directory.path().join("fuzz.db"), options)
             .await
             .unwrap();

@@ -17,7 +17,10 @@ async fn open_temp_sqlite_all_long() -> (Arc<dyn Store>, Box<dyn Any + Send>) {
     let directory = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_with(
         directory.path().join("skep.db"),
-        SqliteOptions { long_text_bytes: 0 },
+        SqliteOptions {
+            long_text_bytes: 0,
+            ..SqliteOptions::default()
+        },
     )
     .await
     .unwrap();
@@ -47,6 +50,7 @@ async fn exact_rows_of_long_strings_in_older_files_are_found_and_removed() {
         &path,
         SqliteOptions {
             long_text_bytes: 1 << 20,
+            ..SqliteOptions::default()
         },
     )
     .await

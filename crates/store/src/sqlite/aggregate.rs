@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
+use super::blocks;
 use super::columns::{self, Columns};
 use super::documents::{has_long_strings, page_rows, read_rows};
 use super::evaluate::{self, evaluate};
@@ -434,7 +435,10 @@ impl Context<'_> {
                 " AND skep_member(?1, f.doc)",
             )
         };
-        let from = format!("FROM field_values WHERE kind = {kind_id} AND path = {path}{member}");
+        let table = blocks::source(self.connection, kind_id, path)
+            .map_err(backend)?
+            .table;
+        let from = format!("FROM {table} WHERE kind = {kind_id} AND path = {path}{member}");
         if !long || !has_long_strings(self.connection, kind_id, path)? {
             return Ok(Some((from, params)));
         }
@@ -606,14 +610,21 @@ impl Context<'_> {
         let (Some(kind_id), Some(path)) = (self.kind_id, self.path_id(field)?) else {
             return Ok(vec![0; values.len()]);
         };
+        let table = blocks::source(self.connection, kind_id, path)
+            .map_err(backend)?
+            .table;
         let sql = if set.is_whole() {
-            "SELECT count(*) FROM field_values WHERE kind = ?1 AND path = ?2 AND value = ?3 \
-             AND doc >= ?4 AND doc < ?5"
+            format!(
+                "SELECT count(*) FROM {table} WHERE kind = ?1 AND path = ?2 AND value = ?3 \
+                 AND doc >= ?4 AND doc < ?5"
+            )
         } else {
-            "SELECT count(*) FROM field_values WHERE kind = ?1 AND path = ?2 AND value = ?3 \
-             AND doc >= ?4 AND doc < ?5 AND skep_member(?6, doc)"
+            format!(
+                "SELECT count(*) FROM {table} WHERE kind = ?1 AND path = ?2 AND value = ?3 \
+                 AND doc >= ?4 AND doc < ?5 AND skep_member(?6, doc)"
+            )
         };
-        let mut statement = self.connection.prepare_cached(sql).map_err(backend)?;
+        let mut statement = self.connection.prepare_cached(&sql).map_err(backend)?;
         let blob = SqlValue::Blob(if set.is_whole() {
             Vec::new()
         } else {

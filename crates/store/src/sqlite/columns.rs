@@ -18,8 +18,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use std::sync::Mutex;
 
+use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension};
 
 use super::index::is_marker;
 use super::rows::RowSet;
@@ -378,30 +378,15 @@ pub(super) fn usable(
 /// more than [`MAX_VALUES`].
 pub(super) fn distinct_values(connection: &Connection, key: Key) -> Result<Option<Vec<SqlValue>>> {
     let (kind, path) = key;
-    let mut first = connection
-        .prepare_cached(
-            "SELECT value FROM field_values WHERE kind = ?1 AND path = ?2 ORDER BY value LIMIT 1",
-        )
-        .map_err(backend)?;
-    let mut next = connection
-        .prepare_cached(
-            "SELECT value FROM field_values WHERE kind = ?1 AND path = ?2 AND value > ?3 \
-             ORDER BY value LIMIT 1",
-        )
-        .map_err(backend)?;
     let mut values: Vec<SqlValue> = Vec::new();
-    let mut current: Option<SqlValue> = first
-        .query_row(rusqlite::params![kind, path], |row| row.get(0))
-        .optional()
-        .map_err(backend)?;
+    let mut current =
+        super::blocks::next_value(connection, kind, path, None, false).map_err(backend)?;
     while let Some(value) = current {
         // Long strings (their marker row) are not listed in the index.
         if values.len() == MAX_VALUES || is_marker(&value) {
             return Ok(None);
         }
-        current = next
-            .query_row(rusqlite::params![kind, path, value], |row| row.get(0))
-            .optional()
+        current = super::blocks::next_value(connection, kind, path, Some(&value), false)
             .map_err(backend)?;
         values.push(value);
     }

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
 use super::backend;
+use super::blocks;
 use super::evaluate;
 use super::index::{self, MARKER_SQL, Names};
 use super::rows::RowSet;
@@ -302,10 +303,13 @@ fn rows_in_index_order(
     let direction = if key.descending { "DESC" } else { "ASC" };
     let mut placed = RowSet::new();
     let mut rows = Vec::new();
-    if rest.is_empty() {
+    let source = blocks::source(connection, kind, path).map_err(backend)?;
+    // One ordered scan of the rows; a field with values in blocks walks its values instead.
+    if rest.is_empty() && !source.blocks {
         let sql = format!(
-            "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} \
-             ORDER BY value {direction}, doc DESC"
+            "SELECT doc FROM {} WHERE kind = {kind} AND path = {path} \
+             ORDER BY value {direction}, doc DESC",
+            source.table
         );
         let mut statement = connection.prepare_cached(&sql).map_err(backend)?;
         let mut results = statement.query([]).map_err(backend)?;
@@ -320,16 +324,8 @@ fn rows_in_index_order(
             }
         }
     } else {
-        let (first, next) = if key.descending {
-            ("ORDER BY value DESC", "value < ?1 ORDER BY value DESC")
-        } else {
-            ("ORDER BY value ASC", "value > ?1 ORDER BY value ASC")
-        };
-        let base = format!("SELECT value FROM field_values WHERE kind = {kind} AND path = {path}");
-        let mut value: Option<rusqlite::types::Value> = connection
-            .prepare_cached(&format!("{base} {first} LIMIT 1"))
-            .and_then(|mut statement| statement.query_row([], |row| row.get(0)).optional())
-            .map_err(backend)?;
+        let mut value =
+            blocks::next_value(connection, kind, path, None, key.descending).map_err(backend)?;
         while let Some(current) = value {
             if rows.len() >= wanted {
                 break;
@@ -362,11 +358,7 @@ fn rows_in_index_order(
                 placed.union(&group);
                 rows.extend(ordered);
             }
-            value = connection
-                .prepare_cached(&format!("{base} AND {next} LIMIT 1"))
-                .and_then(|mut statement| {
-                    statement.query_row([current], |row| row.get(0)).optional()
-                })
+            value = blocks::next_value(connection, kind, path, Some(&current), key.descending)
                 .map_err(backend)?;
         }
     }

@@ -237,6 +237,25 @@ pub(super) fn rows(
     sql: &str,
     params: &[rusqlite::types::Value],
 ) -> Result<RowSet> {
+    // A leaf over the index view: rows and posting blocks are collected separately, each by
+    // an index search, and the blocks decoded here rather than expanded by SQLite.
+    if let Some(filter) = sql.strip_prefix("SELECT doc FROM field_values WHERE ")
+        && !filter.contains("doc")
+        && !filter.contains("SELECT")
+        && super::blocks::enabled(connection).map_err(backend)?
+    {
+        let mut set = collect(
+            connection,
+            &format!("SELECT skep_rows(doc) FROM field_rows WHERE {filter}"),
+            params,
+        )?;
+        set.union(&collect(
+            connection,
+            &format!("SELECT skep_rows(docs) FROM field_blocks WHERE {filter}"),
+            params,
+        )?);
+        return Ok(set);
+    }
     // Collected inside SQLite by the skep_rows aggregate: one result instead of one per row.
     let collected = ["doc", "d.row", "rowid", "row"].iter().find_map(|column| {
         sql.strip_prefix(&format!("SELECT {column} FROM "))
@@ -247,8 +266,17 @@ pub(super) fn rows(
             "cannot collect the rows of {sql}"
         )));
     };
+    collect(connection, &collected, params)
+}
+
+/// Runs a `SELECT skep_rows(...)` statement.
+fn collect(
+    connection: &Connection,
+    collected: &str,
+    params: &[rusqlite::types::Value],
+) -> Result<RowSet> {
     let blob: Vec<u8> = connection
-        .prepare_cached(&collected)
+        .prepare_cached(collected)
         .and_then(|mut statement| {
             statement.query_row(rusqlite::params_from_iter(params.iter()), |row| row.get(0))
         })

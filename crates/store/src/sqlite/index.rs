@@ -7,6 +7,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
+use super::blocks::{self, BlockValues};
 use super::columns::{Change, Columns, Key, LIVE};
 use super::text::{Link, TextOp};
 
@@ -167,6 +168,8 @@ impl Flattening<'_> {
 pub(super) struct Names {
     /// The store's long-string threshold, in bytes (see [`marker`]).
     pub(super) long: usize,
+    /// Which values the file keeps in posting blocks (blocks.rs).
+    blocks: BlockValues,
     kinds: HashMap<String, i64>,
     paths: HashMap<String, i64>,
     values: Vec<(i64, i64, SqlValue, i64)>,
@@ -188,10 +191,12 @@ pub(super) struct Mark {
 }
 
 impl Names {
-    /// The writer's state for a store whose long-string threshold is `long` bytes.
-    pub(super) fn new(long: usize) -> Names {
+    /// The writer's state for a store whose long-string threshold is `long` bytes and whose
+    /// file keeps `blocks` values in posting blocks.
+    pub(super) fn new(long: usize, blocks: BlockValues) -> Names {
         Names {
             long,
+            blocks,
             ..Names::default()
         }
     }
@@ -300,11 +305,17 @@ impl Names {
                     }),
             );
         }
-        let mut rest = values.as_slice();
+        let rows = if self.blocks == BlockValues::None {
+            values
+        } else {
+            add_to_blocks(connection, self.blocks, values)?
+        };
+        let table = blocks::rows_table(self.blocks);
+        let mut rest = rows.as_slice();
         for size in CHUNKS {
             while rest.len() >= size {
                 let (chunk, tail) = rest.split_at(size);
-                insert_chunk(connection, chunk)?;
+                insert_chunk(connection, table, chunk)?;
                 rest = tail;
             }
         }
@@ -409,17 +420,53 @@ pub(super) fn add(
     Ok(())
 }
 
+/// Writes the staged `values` (in index order) that `setting` keeps in blocks, one block
+/// update per value, and returns the others.
+fn add_to_blocks(
+    connection: &Connection,
+    setting: BlockValues,
+    values: Vec<(i64, i64, SqlValue, i64)>,
+) -> rusqlite::Result<Vec<(i64, i64, SqlValue, i64)>> {
+    let mut rows = Vec::with_capacity(values.len());
+    let mut docs: Vec<i64> = Vec::new();
+    let mut current: Option<(i64, i64, SqlValue)> = None;
+    for (kind, path, value, doc) in values {
+        if !setting.holds(&value) {
+            rows.push((kind, path, value, doc));
+            continue;
+        }
+        let same = matches!(&current, Some((k, p, v)) if *k == kind && *p == path && *v == value);
+        if !same {
+            if let Some((k, p, v)) = current.take() {
+                blocks::add(connection, (k, p, &v), &docs)?;
+            }
+            docs.clear();
+            current = Some((kind, path, value));
+        }
+        if docs.last() != Some(&doc) {
+            docs.push(doc);
+        }
+    }
+    if let Some((k, p, v)) = current {
+        blocks::add(connection, (k, p, &v), &docs)?;
+    }
+    Ok(rows)
+}
+
 fn insert_chunk(
     connection: &Connection,
+    table: &str,
     chunk: &[(i64, i64, SqlValue, i64)],
 ) -> rusqlite::Result<()> {
-    static SQL: std::sync::OnceLock<[String; CHUNKS.len()]> = std::sync::OnceLock::new();
-    let texts = SQL.get_or_init(|| CHUNKS.map(insert_sql));
+    static SQL: std::sync::OnceLock<[[String; CHUNKS.len()]; 2]> = std::sync::OnceLock::new();
+    let texts = SQL.get_or_init(|| {
+        ["field_values", "field_rows"].map(|table| CHUNKS.map(|rows| insert_sql(table, rows)))
+    });
     let owned;
     let sql = match CHUNKS.iter().position(|size| *size == chunk.len()) {
-        Some(index) => &texts[index],
+        Some(index) => &texts[usize::from(table == "field_rows")][index],
         None => {
-            owned = insert_sql(chunk.len());
+            owned = insert_sql(table, chunk.len());
             &owned
         }
     };
@@ -434,8 +481,8 @@ fn insert_chunk(
     Ok(())
 }
 
-/// `INSERT OR IGNORE` of `rows` index rows.
-fn insert_sql(rows: usize) -> String {
+/// `INSERT OR IGNORE` of `rows` index rows into `table`.
+fn insert_sql(table: &str, rows: usize) -> String {
     let placeholders = (0..rows)
         .map(|index| {
             let first = 4 * index;
@@ -449,7 +496,7 @@ fn insert_sql(rows: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    format!("INSERT OR IGNORE INTO field_values (kind, path, value, doc) VALUES {placeholders}")
+    format!("INSERT OR IGNORE INTO {table} (kind, path, value, doc) VALUES {placeholders}")
 }
 
 /// Removes the index rows of a document, given the body they were written from.
@@ -468,9 +515,10 @@ pub(super) fn remove(
     // Every path, unindexed ones too: rows written before a field was declared unindexed go
     // as well (deleting a row that is not there costs one lookup).
     let (values, _) = flatten(body, &[]);
-    let mut delete = connection.prepare_cached(
-        "DELETE FROM field_values WHERE kind = ?1 AND path = ?2 AND value = ?3 AND doc = ?4",
-    )?;
+    let mut delete = connection.prepare_cached(&format!(
+        "DELETE FROM {} WHERE kind = ?1 AND path = ?2 AND value = ?3 AND doc = ?4",
+        blocks::rows_table(names.blocks)
+    ))?;
     for (path, value) in values {
         let path = names.path(connection, &path)?;
         // A long string's row is its marker; files written before markers existed may hold
@@ -482,7 +530,11 @@ pub(super) fn remove(
             vec![value]
         };
         for value in rows {
+            // Rows written before the file kept this value in blocks go too.
             delete.execute(params![kind, path, value, row])?;
+            if names.blocks.holds(&value) {
+                blocks::remove(connection, (kind, path, &value), row)?;
+            }
             if names.wanted.contains(&(kind, path)) {
                 names.changes.push(Change {
                     key: (kind, path),

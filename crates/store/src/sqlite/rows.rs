@@ -173,8 +173,15 @@ impl rusqlite::functions::Aggregate<RowSet, Vec<u8>> for Collect {
         context: &mut rusqlite::functions::Context<'_>,
         set: &mut RowSet,
     ) -> rusqlite::Result<()> {
-        if let rusqlite::types::ValueRef::Integer(row) = context.get_raw(0) {
-            set.insert(row);
+        match context.get_raw(0) {
+            rusqlite::types::ValueRef::Integer(row) => set.insert(row),
+            // A posting block's documents (blocks.rs).
+            rusqlite::types::ValueRef::Blob(block) => {
+                for row in super::blocks::decode(block) {
+                    set.insert(row);
+                }
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -117,7 +117,7 @@ impl WriterHandle {
         text: Link,
         generation: Arc<AtomicU64>,
         columns: Arc<Mutex<Columns>>,
-        long: usize,
+        names: Names,
     ) -> Result<WriterHandle> {
         let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
         let (committed, commits) = mpsc::sync_channel::<()>(1);
@@ -142,7 +142,7 @@ impl WriterHandle {
                     text,
                     &generation,
                     &columns,
-                    Names::new(long),
+                    names,
                 );
             })
             .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;

@@ -1,0 +1,532 @@
+//! Posting blocks: the documents holding one frequent value, many to a row.
+//!
+//! A value shared by many documents (a status, a severity, a tag, the long-string marker) costs
+//! one `field_values` row per document, and inserting rows is the writer's largest cost. With
+//! blocks, a commit rewrites one row per such value instead: `field_blocks (kind, path, value,
+//! first, docs)`, where `docs` lists the documents' rows in ascending order and `first` is the
+//! smallest of them. The blocks of one value split the rows into ranges: a document is in the
+//! block with the greatest `first` not above it.
+//!
+//! `docs` is a JSONB array of integers, so SQLite reads a block with `json_each`: the view
+//! `field_values` joins `field_rows` (the values kept as rows) with the expanded blocks, and
+//! every query written against rows reads both.
+//!
+//! Which values go to blocks is a pure function of the value and the file's [`BlockValues`]
+//! (kept in `meta`), so a write and the removal of what it wrote always agree. Files from before
+//! blocks (or with blocks off) keep every value as a row; after a switch, their old rows are
+//! still read through the view and removed with the document.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Documents per block before it is split (ids appended past it go to a new block).
+const BLOCK_SIZE: usize = 128;
+
+/// Which index values a file keeps as posting blocks instead of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BlockValues {
+    /// Every value is a row.
+    None,
+    /// Values likely shared by many documents: whole numbers below a million (and booleans)
+    /// and strings up to 12 bytes. Long-string markers stay rows: reads join them with the
+    /// documents' bodies, which a block would first have to expand.
+    #[default]
+    Frequent,
+    /// Every value (a test setting: it runs every query through the blocks).
+    Every,
+}
+
+impl BlockValues {
+    /// Whether `value` is kept in blocks.
+    pub(super) fn holds(self, value: &SqlValue) -> bool {
+        match self {
+            BlockValues::None => false,
+            BlockValues::Every => true,
+            BlockValues::Frequent => match value {
+                SqlValue::Integer(number) => number.unsigned_abs() < 1_000_000,
+                SqlValue::Text(text) => text.len() <= 12,
+                SqlValue::Null | SqlValue::Real(_) | SqlValue::Blob(_) => false,
+            },
+        }
+    }
+
+    fn code(self) -> i64 {
+        match self {
+            BlockValues::None => 0,
+            BlockValues::Frequent => 1,
+            BlockValues::Every => 2,
+        }
+    }
+
+    fn from_code(code: i64) -> BlockValues {
+        match code {
+            1 => BlockValues::Frequent,
+            2 => BlockValues::Every,
+            _ => BlockValues::None,
+        }
+    }
+}
+
+/// The file's setting: `requested` for a new file, a file from before the setting, or a file
+/// without blocks (its rows stay and are read through the view); else the recorded one, since
+/// a value written to a block must be looked for there when it is removed. With blocks on,
+/// `field_values` becomes a view over `field_rows` (the old table, renamed) and `field_blocks`.
+pub(super) fn keep_block_values(
+    connection: &Connection,
+    requested: BlockValues,
+) -> rusqlite::Result<BlockValues> {
+    connection.execute(
+        "INSERT INTO meta (key, value) VALUES ('block_values', ?1) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value = 0",
+        [requested.code()],
+    )?;
+    let code: i64 = connection.query_row(
+        "SELECT value FROM meta WHERE key = 'block_values'",
+        [],
+        |row| row.get(0),
+    )?;
+    let setting = BlockValues::from_code(code);
+    if setting != BlockValues::None {
+        let table: Option<String> = connection
+            .query_row(
+                "SELECT type FROM sqlite_master WHERE name = 'field_values'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if table.as_deref() == Some("table") {
+            connection.execute_batch(
+                "BEGIN IMMEDIATE;
+                 ALTER TABLE field_values RENAME TO field_rows;
+                 CREATE TABLE IF NOT EXISTS field_blocks (
+                     kind INTEGER NOT NULL,
+                     path INTEGER NOT NULL,
+                     value NOT NULL,
+                     first INTEGER NOT NULL,
+                     docs BLOB NOT NULL,
+                     PRIMARY KEY (kind, path, value, first)
+                 ) WITHOUT ROWID;
+                 CREATE VIEW field_values AS
+                     SELECT kind, path, value, doc FROM field_rows
+                     UNION ALL
+                     SELECT b.kind, b.path, b.value, j.value AS doc
+                     FROM field_blocks b, json_each(b.docs) j;
+                 COMMIT;",
+            )?;
+        }
+    }
+    Ok(setting)
+}
+
+/// The table that holds value rows: `field_values` itself, or `field_rows` behind the view.
+pub(super) fn rows_table(setting: BlockValues) -> &'static str {
+    match setting {
+        BlockValues::None => "field_values",
+        _ => "field_rows",
+    }
+}
+
+/// `docs` (ascending) as a JSONB array of integers. The array's size always takes four bytes,
+/// so the header does not depend on the contents.
+pub(super) fn encode(docs: &[i64]) -> Vec<u8> {
+    let mut out = vec![0xEB, 0, 0, 0, 0];
+    for doc in docs {
+        let digits = doc.to_string();
+        let length = digits.len();
+        if length <= 11 {
+            out.push(((length as u8) << 4) | 0x03);
+        } else {
+            out.push(0xC3);
+            out.push(length as u8);
+        }
+        out.extend_from_slice(digits.as_bytes());
+    }
+    let size = u32::try_from(out.len() - 5).unwrap_or(u32::MAX);
+    out[1..5].copy_from_slice(&size.to_be_bytes());
+    out
+}
+
+/// The documents of a block written by [`encode`]; anything else reads as empty.
+pub(super) fn decode(block: &[u8]) -> Vec<i64> {
+    let mut docs = Vec::new();
+    let Some((&0xEB, rest)) = block.split_first() else {
+        return docs;
+    };
+    let Some(mut rest) = rest.get(4..) else {
+        return docs;
+    };
+    while let Some((&header, tail)) = rest.split_first() {
+        let (length, tail) = match header {
+            0xC3 => match tail.split_first() {
+                Some((&length, tail)) => (usize::from(length), tail),
+                None => break,
+            },
+            _ => (usize::from(header >> 4), tail),
+        };
+        let Some(digits) = tail.get(..length) else {
+            break;
+        };
+        if let Some(doc) = std::str::from_utf8(digits)
+            .ok()
+            .and_then(|digits| digits.parse().ok())
+        {
+            docs.push(doc);
+        }
+        rest = &tail[length..];
+    }
+    docs
+}
+
+/// The key of a value's tail block, the one new documents are appended to.
+const TAIL: i64 = i64::MAX;
+
+/// The SQL of a lookup by exact key (no ordering: with rusqlite's statement cache, SQLite
+/// re-prepares a statement that walks an index in order at every use, so the insert path reads
+/// only by exact key).
+const EXACT: &str = "SELECT docs FROM field_blocks \
+     WHERE kind = ?1 AND path = ?2 AND value = ?3 AND first = ?4";
+
+/// The block stored under `first`, if any.
+fn block_at(
+    connection: &Connection,
+    key: (i64, i64, &SqlValue),
+    first: i64,
+) -> rusqlite::Result<Option<Vec<i64>>> {
+    let (kind, path, value) = key;
+    let docs: Option<Vec<u8>> = connection
+        .prepare_cached(EXACT)?
+        .query_row(params![kind, path, value, first], |row| row.get(0))
+        .optional()?;
+    Ok(docs.map(|docs| decode(&docs)))
+}
+
+/// The sealed block (not the tail) whose range holds `doc`: the greatest `first` not above
+/// it, else the value's first sealed block. An ordered lookup, only for documents older than
+/// the tail (updates and removals).
+fn sealed_for(
+    connection: &Connection,
+    key: (i64, i64, &SqlValue),
+    doc: i64,
+) -> rusqlite::Result<Option<(i64, Vec<i64>)>> {
+    let (kind, path, value) = key;
+    let read = |sql: &str, bound: i64| -> rusqlite::Result<Option<(i64, Vec<u8>)>> {
+        connection
+            .prepare_cached(sql)?
+            .query_row(params![kind, path, value, bound], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+    };
+    let found = match read(
+        "SELECT first, docs FROM field_blocks WHERE kind = ?1 AND path = ?2 AND value = ?3 \
+         AND first <= ?4 ORDER BY first DESC LIMIT 1",
+        doc.min(TAIL - 1),
+    )? {
+        Some(found) => Some(found),
+        None => read(
+            "SELECT first, docs FROM field_blocks WHERE kind = ?1 AND path = ?2 AND value = ?3 \
+             AND first < ?4 ORDER BY first ASC LIMIT 1",
+            TAIL,
+        )?,
+    };
+    Ok(found.map(|(first, docs)| (first, decode(&docs))))
+}
+
+/// Writes the block stored under `old` (a sealed block's first, or [`TAIL`]) as `docs`: gone
+/// when empty, re-keyed when its first document changed, split into sealed blocks of
+/// [`BLOCK_SIZE`] when it grew past it (a tail keeps its last part).
+fn store(
+    connection: &Connection,
+    key: (i64, i64, &SqlValue),
+    old: Option<i64>,
+    docs: &[i64],
+    tail: bool,
+) -> rusqlite::Result<()> {
+    let (kind, path, value) = key;
+    let mut parts: Vec<(i64, &[i64])> = docs
+        .chunks(BLOCK_SIZE)
+        .map(|part| (part[0], part))
+        .collect();
+    if tail && let Some(last) = parts.last_mut() {
+        last.0 = TAIL;
+    }
+    if let Some(old) = old
+        && parts.iter().all(|(first, _)| *first != old)
+    {
+        connection
+            .prepare_cached(
+                "DELETE FROM field_blocks WHERE kind = ?1 AND path = ?2 AND value = ?3 AND first = ?4",
+            )?
+            .execute(params![kind, path, value, old])?;
+    }
+    let mut write = connection.prepare_cached(
+        "INSERT OR REPLACE INTO field_blocks (kind, path, value, first, docs) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (first, part) in parts {
+        write.execute(params![kind, path, value, first, encode(part)])?;
+    }
+    Ok(())
+}
+
+/// Adds `docs` (ascending, without repeats) to the blocks of one value.
+///
+/// The tail holds the newest documents, so new documents (whose rows are greater than every
+/// row stored) cost one read and one write by exact key. Older documents (an update) go to the
+/// tail when they are not below its first document, else to the sealed block whose range holds
+/// them.
+pub(super) fn add(
+    connection: &Connection,
+    key: (i64, i64, &SqlValue),
+    docs: &[i64],
+) -> rusqlite::Result<()> {
+    let tail = block_at(connection, key, TAIL)?;
+    let tail_start = tail.as_ref().and_then(|tail| tail.first().copied());
+    let split = tail_start.map_or(0, |start| docs.partition_point(|doc| *doc < start));
+    let (older, newer) = docs.split_at(split);
+    for &doc in older {
+        match sealed_for(connection, key, doc)? {
+            Some((first, held)) => {
+                store(connection, key, Some(first), &merge(&held, &[doc]), false)?
+            }
+            // No sealed block: the tail has no lower bound.
+            None => {
+                let held = block_at(connection, key, TAIL)?.unwrap_or_default();
+                store(connection, key, Some(TAIL), &merge(&held, &[doc]), true)?;
+            }
+        }
+    }
+    if !newer.is_empty() {
+        let held = if older.is_empty() {
+            tail.unwrap_or_default()
+        } else {
+            block_at(connection, key, TAIL)?.unwrap_or_default()
+        };
+        store(connection, key, Some(TAIL), &merge(&held, newer), true)?;
+    }
+    Ok(())
+}
+
+/// Removes `doc` from the blocks of one value (nothing when it is not there).
+pub(super) fn remove(
+    connection: &Connection,
+    key: (i64, i64, &SqlValue),
+    doc: i64,
+) -> rusqlite::Result<()> {
+    if let Some(held) = block_at(connection, key, TAIL)?
+        && held.binary_search(&doc).is_ok()
+    {
+        let kept: Vec<i64> = held.into_iter().filter(|held| *held != doc).collect();
+        return store(connection, key, Some(TAIL), &kept, true);
+    }
+    let Some((first, held)) = sealed_for(connection, key, doc)? else {
+        return Ok(());
+    };
+    if held.binary_search(&doc).is_err() {
+        return Ok(());
+    }
+    let kept: Vec<i64> = held.into_iter().filter(|held| *held != doc).collect();
+    store(connection, key, Some(first), &kept, false)
+}
+
+/// Whether this file keeps posting blocks (`field_values` is then a view).
+pub(super) fn enabled(connection: &Connection) -> rusqlite::Result<bool> {
+    connection
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'field_blocks')",
+        )?
+        .query_row([], |row| row.get(0))
+}
+
+/// Where the values of one field are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Source {
+    /// The rows table itself when none of the field's values is in a block (the view costs a
+    /// second scan per read), else the view.
+    pub(super) table: &'static str,
+    /// Whether some of the field's values are in blocks.
+    pub(super) blocks: bool,
+}
+
+/// Where the values of (`kind`, `path`) are read from.
+pub(super) fn source(connection: &Connection, kind: i64, path: i64) -> rusqlite::Result<Source> {
+    if !enabled(connection)? {
+        return Ok(Source {
+            table: "field_values",
+            blocks: false,
+        });
+    }
+    let blocks: bool = connection
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM field_blocks WHERE kind = ?1 AND path = ?2)")?
+        .query_row(params![kind, path], |row| row.get(0))?;
+    Ok(Source {
+        table: if blocks { "field_values" } else { "field_rows" },
+        blocks,
+    })
+}
+
+/// The smallest value of (`kind`, `path`) above `after` (or the smallest of all; the greatest
+/// below it when `descending`), in SQLite's order, looking at the rows and the blocks
+/// separately: each is an index seek, where the view would sort every value.
+pub(super) fn next_value(
+    connection: &Connection,
+    kind: i64,
+    path: i64,
+    after: Option<&SqlValue>,
+    descending: bool,
+) -> rusqlite::Result<Option<SqlValue>> {
+    let (beyond, order, wanted) = if descending {
+        ("<", "DESC", std::cmp::Ordering::Greater)
+    } else {
+        (">", "ASC", std::cmp::Ordering::Less)
+    };
+    let tables: &[&str] = if enabled(connection)? {
+        &["field_rows", "field_blocks"]
+    } else {
+        &["field_values"]
+    };
+    let mut best: Option<SqlValue> = None;
+    for table in tables {
+        let found: Option<SqlValue> = match after {
+            None => connection
+                .prepare_cached(&format!(
+                    "SELECT value FROM {table} WHERE kind = ?1 AND path = ?2 \
+                     ORDER BY value {order} LIMIT 1"
+                ))?
+                .query_row(params![kind, path], |row| row.get(0))
+                .optional()?,
+            Some(after) => connection
+                .prepare_cached(&format!(
+                    "SELECT value FROM {table} WHERE kind = ?1 AND path = ?2 \
+                     AND value {beyond} ?3 ORDER BY value {order} LIMIT 1"
+                ))?
+                .query_row(params![kind, path, after], |row| row.get(0))
+                .optional()?,
+        };
+        if let Some(found) = found
+            && best
+                .as_ref()
+                .is_none_or(|best| super::index::compare_sql(&found, best) == wanted)
+        {
+            best = Some(found);
+        }
+    }
+    Ok(best)
+}
+
+/// Two ascending lists as one, without repeats.
+fn merge(left: &[i64], right: &[i64]) -> Vec<i64> {
+    let mut merged = Vec::with_capacity(left.len() + right.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() || j < right.len() {
+        let next = match (left.get(i), right.get(j)) {
+            (Some(a), Some(b)) if a <= b => {
+                i += 1;
+                if a == b {
+                    j += 1;
+                }
+                *a
+            }
+            (Some(_), Some(b)) | (None, Some(b)) => {
+                j += 1;
+                *b
+            }
+            (Some(a), None) => {
+                i += 1;
+                *a
+            }
+            (None, None) => break,
+        };
+        if merged.last() != Some(&next) {
+            merged.push(next);
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn blocks_are_jsonb_arrays_sqlite_reads() {
+        let connection = Connection::open_in_memory().unwrap();
+        let docs = [1, 9, 10, 99_999, 123_456_789_012_345];
+        let block = encode(&docs);
+        assert_eq!(decode(&block), docs);
+        let (valid, length, text): (i64, i64, String) = connection
+            .query_row(
+                "SELECT json_valid(?1, 8), json_array_length(?1), json(?1)",
+                [&block],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((valid, length), (1, 5));
+        assert_eq!(text, "[1,9,10,99999,123456789012345]");
+        let expanded: Vec<i64> = connection
+            .prepare("SELECT value FROM json_each(?1)")
+            .unwrap()
+            .query_map([&block], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(expanded, docs);
+        assert_eq!(decode(&encode(&[])), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn documents_land_in_one_block_each_and_leave_it() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE field_blocks (kind INTEGER NOT NULL, path INTEGER NOT NULL, \
+                 value NOT NULL, first INTEGER NOT NULL, docs BLOB NOT NULL, \
+                 PRIMARY KEY (kind, path, value, first)) WITHOUT ROWID;",
+            )
+            .unwrap();
+        let value = SqlValue::Text("Open".into());
+        let key = (1, 2, &value);
+        let all: Vec<i64> = (1..=2_500).map(|n| n * 2).collect();
+        add(&connection, key, &all[..1_200]).unwrap();
+        add(&connection, key, &all[1_200..]).unwrap();
+        // An older document comes back (an update), and one below every block.
+        add(&connection, key, &[1, 3]).unwrap();
+        remove(&connection, key, 2).unwrap();
+        remove(&connection, key, 4_000).unwrap();
+        remove(&connection, key, 7).unwrap();
+        let blocks: Vec<(i64, Vec<i64>)> = connection
+            .prepare("SELECT first, docs FROM field_blocks ORDER BY first")
+            .unwrap()
+            .query_map([], |row| {
+                Ok((row.get(0)?, decode(&row.get::<_, Vec<u8>>(1)?)))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut expected: Vec<i64> = all
+            .iter()
+            .copied()
+            .filter(|doc| ![2, 4_000].contains(doc))
+            .collect();
+        expected.extend([1, 3]);
+        expected.sort_unstable();
+        let held: Vec<i64> = blocks.iter().flat_map(|(_, docs)| docs.clone()).collect();
+        assert_eq!(held, expected);
+        let (tail, sealed) = blocks.split_last().unwrap();
+        assert_eq!(tail.0, TAIL, "the newest documents are in the tail");
+        for (first, docs) in sealed {
+            assert_eq!(
+                Some(first),
+                docs.first(),
+                "a sealed block's key is its first document"
+            );
+            assert!(docs.len() <= BLOCK_SIZE);
+            assert!(
+                docs.last() < tail.1.first(),
+                "sealed blocks hold older documents"
+            );
+        }
+        assert!(blocks.len() >= 3);
+    }
+}

@@ -1,0 +1,156 @@
+//! The conformance suite against SQLite with the other settings of
+//! `SqliteOptions::block_values` (the default, frequent values in blocks, runs in `sqlite.rs`):
+//! every value in a block, so every query reads through blocks; no blocks at all; and frequent
+//! values in blocks with every non-empty string long. A last test opens a file written with
+//! rows only and goes on with blocks.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod conformance;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use skep_store::Store;
+use skep_store::sqlite::{BlockValues, SqliteOptions, SqliteStore};
+
+async fn open_with(options: SqliteOptions) -> (Arc<dyn Store>, Box<dyn Any + Send>) {
+    let directory = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with(directory.path().join("skep.db"), options)
+        .await
+        .unwrap();
+    (Arc::new(store), Box::new(directory))
+}
+
+async fn open_temp_sqlite_every_value_in_blocks() -> (Arc<dyn Store>, Box<dyn Any + Send>) {
+    open_with(SqliteOptions {
+        block_values: BlockValues::Every,
+        ..SqliteOptions::default()
+    })
+    .await
+}
+
+async fn open_temp_sqlite_frequent_blocks_all_long() -> (Arc<dyn Store>, Box<dyn Any + Send>) {
+    open_with(SqliteOptions {
+        block_values: BlockValues::Frequent,
+        long_text_bytes: 0,
+    })
+    .await
+}
+
+async fn open_temp_sqlite_no_blocks() -> (Arc<dyn Store>, Box<dyn Any + Send>) {
+    open_with(SqliteOptions {
+        block_values: BlockValues::None,
+        ..SqliteOptions::default()
+    })
+    .await
+}
+
+mod every_value {
+    use super::*;
+    conformance_suite!(open_temp_sqlite_every_value_in_blocks);
+}
+
+mod no_blocks {
+    use super::*;
+    conformance_suite!(open_temp_sqlite_no_blocks);
+}
+
+mod frequent_all_long {
+    use super::*;
+    conformance_suite!(open_temp_sqlite_frequent_blocks_all_long);
+}
+
+/// A file written with one row per value, reopened with blocks: the old rows are still found,
+/// new documents go to blocks, and updates and deletes take values out of both.
+#[tokio::test]
+async fn rows_of_older_files_are_found_and_removed_once_blocks_are_on() {
+    use serde_json::json;
+    use skep_store::{Aggregation, DeleteMode, NewDocument, Page, Query};
+
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("old.db");
+    let body = |status: &str, n: u64| {
+        json!({"status": status, "n": n})
+            .as_object()
+            .unwrap()
+            .clone()
+    };
+    let old = SqliteStore::open_with(
+        &path,
+        SqliteOptions {
+            block_values: BlockValues::None,
+            ..SqliteOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    for (id, status) in [("a", "Open"), ("b", "Open"), ("c", "Resolved")] {
+        let document = NewDocument {
+            id: Some(id.into()),
+            parent: None,
+            body: body(status, 1),
+        };
+        old.put("case", document).await.unwrap();
+    }
+    drop(old);
+
+    let store = SqliteStore::open_with(
+        &path,
+        SqliteOptions {
+            block_values: BlockValues::Frequent,
+            ..SqliteOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let query = |status: &str| Query::parse(&json!({"status": status})).unwrap();
+    let ids = |status: &'static str| {
+        let store = store.clone();
+        async move {
+            let hits = store
+                .search("case", &query(status), Page::ALL, &[])
+                .await
+                .unwrap();
+            let mut ids: Vec<String> = hits.documents.into_iter().map(|hit| hit.id).collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(ids("Open").await, ["a", "b"]);
+    let added = NewDocument {
+        id: Some("d".into()),
+        parent: None,
+        body: body("Open", 2),
+    };
+    store.put("case", added).await.unwrap();
+    store
+        .update("case", "a", None, body("Resolved", 3))
+        .await
+        .unwrap();
+    store.delete("case", "b", DeleteMode::Hard).await.unwrap();
+
+    assert_eq!(ids("Open").await, ["d"]);
+    assert_eq!(ids("Resolved").await, ["a", "c"]);
+    assert_eq!(store.count("case", &query("Open")).await.unwrap(), 1);
+    let terms = Aggregation::parse_list(&json!([
+        {"_agg": "field", "_field": "status", "_select": [{"_agg": "count"}]}
+    ]))
+    .unwrap();
+    let result = store.aggregate("case", &Query::All, &terms).await.unwrap();
+    let mut keys: Vec<String> = result.keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["Open", "Resolved"]);
+    // The new and the updated documents' values are in blocks, the old ones in rows.
+    drop(store);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let in_blocks: i64 = raw
+        .query_row("SELECT count(*) FROM field_blocks", [], |row| row.get(0))
+        .unwrap();
+    let in_rows: i64 = raw
+        .query_row("SELECT count(*) FROM field_rows", [], |row| row.get(0))
+        .unwrap();
+    assert!(
+        in_blocks > 0 && in_rows > 0,
+        "{in_blocks} blocks, {in_rows} rows"
+    );
+}

@@ -21,7 +21,7 @@ use super::evaluate::{self, evaluate};
 use super::index::{MARKER_SQL, compare_sql};
 use super::rows::RowSet;
 use super::schema;
-use super::translate::{Scope, Translator, long_strings_from};
+use super::translate::{Scope, Translator, long_strings_from, marker_rows};
 use super::{backend, lock};
 use crate::aggregation::{Aggregation, Interval, MetricKind, TermsOrder, merge_into, top_hit};
 use crate::{Page, Query, Result};
@@ -432,7 +432,7 @@ impl Context<'_> {
             (
                 vec![SqlValue::Blob(set.to_blob())],
                 " AND skep_member(?1, doc)",
-                " AND skep_member(?1, f.doc)",
+                " AND skep_member(?1, b.row)",
             )
         };
         let table = blocks::source(self.connection, kind_id, path)
@@ -445,12 +445,16 @@ impl Context<'_> {
         let bytes = schema::long_text_bytes(self.connection).map_err(backend)?;
         params.push(SqlValue::Text(field.to_owned()));
         let name = format!("?{}", params.len());
-        let strings = long_strings_from(kind_id, path, field, &name, bytes);
+        params.push(SqlValue::Blob(
+            marker_rows(self.connection, kind_id, path)?.to_blob(),
+        ));
+        let markers = format!("?{}", params.len());
+        let strings = long_strings_from(kind_id, field, &name, bytes, &markers, false);
         // DISTINCT: a document holding a long string twice counts once, as with index rows.
         Ok(Some((
             format!(
                 "FROM (SELECT value, doc {from} AND value < {MARKER_SQL} \
-                 UNION ALL SELECT DISTINCT s.value AS value, f.doc AS doc {strings}\
+                 UNION ALL SELECT DISTINCT s.value AS value, b.row AS doc {strings}\
                  {member_of_f}) WHERE 1"
             ),
             params,

@@ -177,9 +177,7 @@ impl rusqlite::functions::Aggregate<RowSet, Vec<u8>> for Collect {
             rusqlite::types::ValueRef::Integer(row) => set.insert(row),
             // A posting block's documents (blocks.rs).
             rusqlite::types::ValueRef::Blob(block) => {
-                for row in super::blocks::decode(block) {
-                    set.insert(row);
-                }
+                super::blocks::visit(block, |row| set.insert(row))
             }
             _ => {}
         }

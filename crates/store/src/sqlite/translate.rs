@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::columns::Columns;
 use super::index::{MARKER_SQL, sql_number, sql_scalar};
+use super::rows::RowSet;
 use crate::query::{Query, RangeOp};
 use crate::{Result, Sort};
 
@@ -44,7 +45,7 @@ impl Target {
 
 /// How a leaf checks the long strings of a path, which are indexed by their marker only
 /// (index.rs): `filter` is written over `s.value`, one long string of a candidate document;
-/// `narrow` is an optional extra condition on the candidate `f.doc`.
+/// `narrow` is an optional extra condition on the candidate `b.row`.
 struct Long {
     filter: String,
     narrow: String,
@@ -292,9 +293,19 @@ impl<'c> Translator<'c> {
                     }) => {
                         let bytes = self.long_bytes()?;
                         let name = self.bind(SqlValue::Text(field.to_owned()));
-                        let strings = long_strings_from(kind, *path, field, &name, bytes);
+                        let markers = self.bind(SqlValue::Blob(
+                            marker_rows(self.connection, kind, *path)?.to_blob(),
+                        ));
+                        let strings = long_strings_from(
+                            kind,
+                            field,
+                            &name,
+                            bytes,
+                            &markers,
+                            !narrow.is_empty(),
+                        );
                         format!(
-                            "SELECT doc FROM ({exact} UNION ALL SELECT f.doc AS doc {strings}\
+                            "SELECT doc FROM ({exact} UNION ALL SELECT b.row AS doc {strings}\
                              {narrow} AND {long_filter})"
                         )
                     }
@@ -350,7 +361,7 @@ impl<'c> Translator<'c> {
                 Some(expression) => {
                     let parameter = self.bind(SqlValue::Text(expression));
                     format!(
-                        " AND f.doc IN (SELECT rowid FROM fts.full_text \
+                        " AND b.row IN (SELECT rowid FROM fts.full_text \
                          WHERE full_text MATCH {parameter})"
                     )
                 }
@@ -477,7 +488,7 @@ impl<'c> Translator<'c> {
                     .join(" AND ");
                 let expression = self.bind(SqlValue::Text(all));
                 format!(
-                    " AND f.doc IN (SELECT rowid FROM fts.full_text \
+                    " AND b.row IN (SELECT rowid FROM fts.full_text \
                      WHERE full_text MATCH {expression})"
                 )
             }
@@ -573,20 +584,21 @@ pub(super) fn equal_candidates(value: &Value) -> Vec<SqlValue> {
     }
 }
 
-/// The `FROM … WHERE …` listing the long strings of `field` (path id `path`) in the documents
-/// of `kind` that have a marker row for it (index.rs): one row per string, `s.value`, with its
-/// document `f.doc`. `name` is the SQL parameter holding the field's name. Callers append
-/// conditions with `AND`.
+/// The `FROM … WHERE …` listing the long strings of `field` in the documents of `kind` that
+/// have a marker for it (index.rs): one row per string, `s.value`, with its document `b.row`.
+/// `name` is the SQL parameter holding the field's name, `markers` the one holding those
+/// documents as a row set ([`marker_rows`]). Callers append conditions with `AND`.
 ///
 /// A field without dots holding one string is the common case (a description): SQLite reads
 /// it straight from the JSONB body. Anything else (arrays, nested paths, keys with dots) is
 /// walked the way the index flattened it, from the body as JSON text.
 pub(super) fn long_strings_from(
     kind: i64,
-    path: i64,
     field: &str,
     name: &str,
     bytes: usize,
+    markers: &str,
+    narrowed: bool,
 ) -> String {
     let walked = format!("skep_strings(json(b.body), {name}, {bytes})");
     let strings = match json_path(field) {
@@ -599,9 +611,26 @@ pub(super) fn long_strings_from(
         }
         _ => walked,
     };
+    // The documents with a marker come as a row set: markers sit in posting blocks, which
+    // SQLite could only expand one by one.
+    // A narrowed read must start from the few candidates (`b.row IN …`), not from every
+    // document of the kind: the unary plus keeps SQLite off the index on `kind`.
+    let kind_is = if narrowed { "+b.kind" } else { "b.kind" };
     format!(
-        "FROM field_values f JOIN documents b ON b.row = f.doc, json_each({strings}) s \
-         WHERE f.kind = {kind} AND f.path = {path} AND f.value = {MARKER_SQL}"
+        "FROM documents b, json_each({strings}) s \
+         WHERE {kind_is} = {kind} AND skep_member({markers}, b.row)"
+    )
+}
+
+/// The documents of `kind` with a long-string marker at `path` (rows and posting blocks).
+pub(super) fn marker_rows(connection: &Connection, kind: i64, path: i64) -> Result<RowSet> {
+    super::evaluate::rows(
+        connection,
+        &format!(
+            "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} \
+             AND value = {MARKER_SQL}"
+        ),
+        &[],
     )
 }
 

@@ -3,9 +3,11 @@
 //! A value shared by many documents (a status, a severity, a tag, the long-string marker) costs
 //! one `field_values` row per document, and inserting rows is the writer's largest cost. With
 //! blocks, a commit rewrites one row per such value instead: `field_blocks (kind, path, value,
-//! first, docs)`, where `docs` lists the documents' rows in ascending order and `first` is the
-//! smallest of them. The blocks of one value split the rows into ranges: a document is in the
-//! block with the greatest `first` not above it.
+//! first, docs)`, where `docs` lists the documents' rows in ascending order. A value's newest
+//! documents are in its tail block (`first` = [`TAIL`]), which new documents are appended to;
+//! the full parts of a tail are sealed under their first document. Every sealed document is
+//! older than the tail's, and a sealed document is in the block with the greatest `first` not
+//! above it.
 //!
 //! `docs` is a JSONB array of integers, so SQLite reads a block with `json_each`: the view
 //! `field_values` joins `field_rows` (the values kept as rows) with the expanded blocks, and

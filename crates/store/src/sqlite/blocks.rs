@@ -380,53 +380,81 @@ pub(super) fn source(connection: &Connection, kind: i64, path: i64) -> rusqlite:
     })
 }
 
-/// The smallest value of (`kind`, `path`) above `after` (or the smallest of all; the greatest
-/// below it when `descending`), in SQLite's order, looking at the rows and the blocks
-/// separately: each is an index seek, where the view would sort every value.
-pub(super) fn next_value(
-    connection: &Connection,
+/// A walk through the distinct values of (`kind`, `path`) in SQLite's order (descending when
+/// asked), looking at the rows and the blocks separately: each step is an index seek per
+/// table, where the view would sort every value.
+///
+/// Its statements are prepared once per walk and kept out of rusqlite's cache: a cached
+/// statement that walks an index in order with a bound parameter is re-prepared at every use.
+pub(super) struct ValueWalk<'c> {
+    /// Per table: the first value, and the next one after a bound value.
+    tables: Vec<(rusqlite::Statement<'c>, rusqlite::Statement<'c>)>,
     kind: i64,
     path: i64,
-    after: Option<&SqlValue>,
-    descending: bool,
-) -> rusqlite::Result<Option<SqlValue>> {
-    let (beyond, order, wanted) = if descending {
-        ("<", "DESC", std::cmp::Ordering::Greater)
-    } else {
-        (">", "ASC", std::cmp::Ordering::Less)
-    };
-    let tables: &[&str] = if enabled(connection)? {
-        &["field_rows", "field_blocks"]
-    } else {
-        &["field_values"]
-    };
-    let mut best: Option<SqlValue> = None;
-    for table in tables {
-        let found: Option<SqlValue> = match after {
-            None => connection
-                .prepare_cached(&format!(
+    wanted: std::cmp::Ordering,
+}
+
+impl<'c> ValueWalk<'c> {
+    pub(super) fn new(
+        connection: &'c Connection,
+        kind: i64,
+        path: i64,
+        descending: bool,
+    ) -> rusqlite::Result<ValueWalk<'c>> {
+        let (beyond, order, wanted) = if descending {
+            ("<", "DESC", std::cmp::Ordering::Greater)
+        } else {
+            (">", "ASC", std::cmp::Ordering::Less)
+        };
+        let names: &[&str] = if enabled(connection)? {
+            &["field_rows", "field_blocks"]
+        } else {
+            &["field_values"]
+        };
+        let mut tables = Vec::with_capacity(names.len());
+        for table in names {
+            tables.push((
+                connection.prepare(&format!(
                     "SELECT value FROM {table} WHERE kind = ?1 AND path = ?2 \
                      ORDER BY value {order} LIMIT 1"
-                ))?
-                .query_row(params![kind, path], |row| row.get(0))
-                .optional()?,
-            Some(after) => connection
-                .prepare_cached(&format!(
+                ))?,
+                connection.prepare(&format!(
                     "SELECT value FROM {table} WHERE kind = ?1 AND path = ?2 \
                      AND value {beyond} ?3 ORDER BY value {order} LIMIT 1"
-                ))?
-                .query_row(params![kind, path, after], |row| row.get(0))
-                .optional()?,
-        };
-        if let Some(found) = found
-            && best
-                .as_ref()
-                .is_none_or(|best| super::index::compare_sql(&found, best) == wanted)
-        {
-            best = Some(found);
+                ))?,
+            ));
         }
+        Ok(ValueWalk {
+            tables,
+            kind,
+            path,
+            wanted,
+        })
     }
-    Ok(best)
+
+    /// The first value (`after` is `None`) or the one following `after`.
+    pub(super) fn next(&mut self, after: Option<&SqlValue>) -> rusqlite::Result<Option<SqlValue>> {
+        let (kind, path) = (self.kind, self.path);
+        let mut best: Option<SqlValue> = None;
+        for (first, next) in &mut self.tables {
+            let found: Option<SqlValue> = match after {
+                None => first
+                    .query_row(params![kind, path], |row| row.get(0))
+                    .optional()?,
+                Some(after) => next
+                    .query_row(params![kind, path, after], |row| row.get(0))
+                    .optional()?,
+            };
+            if let Some(found) = found
+                && best
+                    .as_ref()
+                    .is_none_or(|best| super::index::compare_sql(&found, best) == self.wanted)
+            {
+                best = Some(found);
+            }
+        }
+        Ok(best)
+    }
 }
 
 /// Two ascending lists as one, without repeats.
@@ -489,6 +517,57 @@ mod tests {
             .collect();
         assert_eq!(expanded, docs);
         assert_eq!(decode(&encode(&[])), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn a_value_walk_merges_rows_and_blocks_in_order_without_re_preparing() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE field_rows (kind INTEGER NOT NULL, path INTEGER NOT NULL, \
+                 value NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (kind, path, value, doc)) \
+                 WITHOUT ROWID;
+                 CREATE TABLE field_blocks (kind INTEGER NOT NULL, path INTEGER NOT NULL, \
+                 value NOT NULL, first INTEGER NOT NULL, docs BLOB NOT NULL, \
+                 PRIMARY KEY (kind, path, value, first)) WITHOUT ROWID;
+                 INSERT INTO field_rows VALUES (1, 2, 5, 1), (1, 2, 'b', 2), (1, 2, 'd', 3), (1, 3, 'a', 4);",
+            )
+            .unwrap();
+        for value in [
+            SqlValue::Text("a".into()),
+            SqlValue::Text("c".into()),
+            SqlValue::Blob(Vec::new()),
+        ] {
+            add(&connection, (1, 2, &value), &[10]).unwrap();
+        }
+        for descending in [false, true] {
+            let mut walk = ValueWalk::new(&connection, 1, 2, descending).unwrap();
+            let mut seen = Vec::new();
+            let mut current = walk.next(None).unwrap();
+            while let Some(value) = current {
+                current = walk.next(Some(&value)).unwrap();
+                seen.push(value);
+            }
+            let mut expected = vec![
+                SqlValue::Integer(5),
+                SqlValue::Text("a".into()),
+                SqlValue::Text("b".into()),
+                SqlValue::Text("c".into()),
+                SqlValue::Text("d".into()),
+                SqlValue::Blob(Vec::new()),
+            ];
+            if descending {
+                expected.reverse();
+            }
+            assert_eq!(seen, expected);
+            // Six steps over two tables: a statement re-prepared at each step would count 12.
+            let prepared: i32 = walk
+                .tables
+                .iter()
+                .map(|(_, next)| next.get_status(rusqlite::StatementStatus::RePrepare))
+                .sum();
+            assert!(prepared <= 4, "re-prepared {prepared} times");
+        }
     }
 
     #[test]

@@ -379,15 +379,14 @@ pub(super) fn usable(
 pub(super) fn distinct_values(connection: &Connection, key: Key) -> Result<Option<Vec<SqlValue>>> {
     let (kind, path) = key;
     let mut values: Vec<SqlValue> = Vec::new();
-    let mut current =
-        super::blocks::next_value(connection, kind, path, None, false).map_err(backend)?;
+    let mut walk = super::blocks::ValueWalk::new(connection, kind, path, false).map_err(backend)?;
+    let mut current = walk.next(None).map_err(backend)?;
     while let Some(value) = current {
         // Long strings (their marker row) are not listed in the index.
         if values.len() == MAX_VALUES || is_marker(&value) {
             return Ok(None);
         }
-        current = super::blocks::next_value(connection, kind, path, Some(&value), false)
-            .map_err(backend)?;
+        current = walk.next(Some(&value)).map_err(backend)?;
         values.push(value);
     }
     Ok(Some(values))

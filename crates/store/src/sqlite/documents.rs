@@ -324,8 +324,9 @@ fn rows_in_index_order(
             }
         }
     } else {
-        let mut value =
-            blocks::next_value(connection, kind, path, None, key.descending).map_err(backend)?;
+        let mut walk =
+            blocks::ValueWalk::new(connection, kind, path, key.descending).map_err(backend)?;
+        let mut value = walk.next(None).map_err(backend)?;
         while let Some(current) = value {
             if rows.len() >= wanted {
                 break;
@@ -358,8 +359,7 @@ fn rows_in_index_order(
                 placed.union(&group);
                 rows.extend(ordered);
             }
-            value = blocks::next_value(connection, kind, path, Some(&current), key.descending)
-                .map_err(backend)?;
+            value = walk.next(Some(&current)).map_err(backend)?;
         }
     }
     if rows.len() < wanted {

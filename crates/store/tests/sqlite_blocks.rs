@@ -13,6 +13,15 @@ use std::sync::Arc;
 use skep_store::Store;
 use skep_store::sqlite::{BlockValues, SqliteOptions, SqliteStore};
 
+/// A store at `path` with `block_values`.
+async fn open_at(path: &std::path::Path, block_values: BlockValues) -> SqliteStore {
+    let options = SqliteOptions {
+        block_values,
+        ..SqliteOptions::default()
+    };
+    SqliteStore::open_with(path, options).await.unwrap()
+}
+
 async fn open_with(options: SqliteOptions) -> (Arc<dyn Store>, Box<dyn Any + Send>) {
     let directory = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_with(directory.path().join("skep.db"), options)
@@ -75,15 +84,7 @@ async fn rows_of_older_files_are_found_and_removed_once_blocks_are_on() {
             .unwrap()
             .clone()
     };
-    let old = SqliteStore::open_with(
-        &path,
-        SqliteOptions {
-            block_values: BlockValues::None,
-            ..SqliteOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let old = open_at(&path, BlockValues::None).await;
     for (id, status) in [("a", "Open"), ("b", "Open"), ("c", "Resolved")] {
         let document = NewDocument {
             id: Some(id.into()),
@@ -94,15 +95,7 @@ async fn rows_of_older_files_are_found_and_removed_once_blocks_are_on() {
     }
     drop(old);
 
-    let store = SqliteStore::open_with(
-        &path,
-        SqliteOptions {
-            block_values: BlockValues::Frequent,
-            ..SqliteOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let store = open_at(&path, BlockValues::Frequent).await;
     let query = |status: &str| Query::parse(&json!({"status": status})).unwrap();
     let ids = |status: &'static str| {
         let store = store.clone();

@@ -24,6 +24,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 /// Documents per block before it is split (ids appended past it go to a new block).
 const BLOCK_SIZE: usize = 128;
 
+/// The blocks table (created when a file turns blocks on).
+const BLOCKS_TABLE: &str = "CREATE TABLE IF NOT EXISTS field_blocks (
+    kind INTEGER NOT NULL,
+    path INTEGER NOT NULL,
+    value NOT NULL,
+    first INTEGER NOT NULL,
+    docs BLOB NOT NULL,
+    PRIMARY KEY (kind, path, value, first)
+) WITHOUT ROWID;";
+
 /// Which index values a file keeps as posting blocks instead of rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BlockValues {
@@ -97,24 +107,17 @@ pub(super) fn keep_block_values(
             )
             .optional()?;
         if table.as_deref() == Some("table") {
-            connection.execute_batch(
+            connection.execute_batch(&format!(
                 "BEGIN IMMEDIATE;
                  ALTER TABLE field_values RENAME TO field_rows;
-                 CREATE TABLE IF NOT EXISTS field_blocks (
-                     kind INTEGER NOT NULL,
-                     path INTEGER NOT NULL,
-                     value NOT NULL,
-                     first INTEGER NOT NULL,
-                     docs BLOB NOT NULL,
-                     PRIMARY KEY (kind, path, value, first)
-                 ) WITHOUT ROWID;
+                 {BLOCKS_TABLE}
                  CREATE VIEW field_values AS
                      SELECT kind, path, value, doc FROM field_rows
                      UNION ALL
                      SELECT b.kind, b.path, b.value, j.value AS doc
                      FROM field_blocks b, json_each(b.docs) j;
-                 COMMIT;",
-            )?;
+                 COMMIT;"
+            ))?;
         }
     }
     Ok(setting)
@@ -523,15 +526,13 @@ mod tests {
     fn a_value_walk_merges_rows_and_blocks_in_order_without_re_preparing() {
         let connection = Connection::open_in_memory().unwrap();
         connection
-            .execute_batch(
+            .execute_batch(&format!(
                 "CREATE TABLE field_rows (kind INTEGER NOT NULL, path INTEGER NOT NULL, \
                  value NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (kind, path, value, doc)) \
                  WITHOUT ROWID;
-                 CREATE TABLE field_blocks (kind INTEGER NOT NULL, path INTEGER NOT NULL, \
-                 value NOT NULL, first INTEGER NOT NULL, docs BLOB NOT NULL, \
-                 PRIMARY KEY (kind, path, value, first)) WITHOUT ROWID;
-                 INSERT INTO field_rows VALUES (1, 2, 5, 1), (1, 2, 'b', 2), (1, 2, 'd', 3), (1, 3, 'a', 4);",
-            )
+                 {BLOCKS_TABLE}
+                 INSERT INTO field_rows VALUES (1, 2, 5, 1), (1, 2, 'b', 2), (1, 2, 'd', 3), (1, 3, 'a', 4);"
+            ))
             .unwrap();
         for value in [
             SqlValue::Text("a".into()),
@@ -573,13 +574,7 @@ mod tests {
     #[test]
     fn documents_land_in_one_block_each_and_leave_it() {
         let connection = Connection::open_in_memory().unwrap();
-        connection
-            .execute_batch(
-                "CREATE TABLE field_blocks (kind INTEGER NOT NULL, path INTEGER NOT NULL, \
-                 value NOT NULL, first INTEGER NOT NULL, docs BLOB NOT NULL, \
-                 PRIMARY KEY (kind, path, value, first)) WITHOUT ROWID;",
-            )
-            .unwrap();
+        connection.execute_batch(BLOCKS_TABLE).unwrap();
         let value = SqlValue::Text("Open".into());
         let key = (1, 2, &value);
         let all: Vec<i64> = (1..=2_500).map(|n| n * 2).collect();

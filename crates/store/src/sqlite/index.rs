@@ -104,24 +104,54 @@ pub(super) fn flatten(
     body: &Map<String, Value>,
     skip: &[String],
 ) -> (Vec<(String, SqlValue)>, String) {
-    let mut flat = Flattening {
-        skip,
-        values: Vec::new(),
-        text: String::new(),
-    };
-    for (key, value) in body {
-        flat.value(key, value);
-    }
-    (flat.values, flat.text)
+    let flat = Flattening::of(body, skip, usize::MAX);
+    let values = flat
+        .values
+        .into_iter()
+        .map(|(start, end, value)| (flat.paths[start..end].to_owned(), value))
+        .collect();
+    (values, flat.text)
 }
 
+/// A flattened body. The paths share one string (each value holds its path's range in it):
+/// one allocation per body instead of one per value, which the writer thread would free.
 struct Flattening<'s> {
     skip: &'s [String],
-    values: Vec<(String, SqlValue)>,
+    /// Strings longer than this get the [`marker`] instead of their value.
+    long: usize,
+    paths: String,
+    values: Vec<(usize, usize, SqlValue)>,
     text: String,
 }
 
-impl Flattening<'_> {
+impl<'s> Flattening<'s> {
+    fn of(body: &Map<String, Value>, skip: &'s [String], long: usize) -> Flattening<'s> {
+        let mut flat = Flattening {
+            skip,
+            long,
+            paths: String::new(),
+            values: Vec::new(),
+            text: String::new(),
+        };
+        for (key, value) in body {
+            flat.value(key, value);
+        }
+        flat
+    }
+
+    fn push(&mut self, path: &str, value: SqlValue) {
+        // Items of one array share their path's range.
+        let range = match self.values.last() {
+            Some(&(start, end, _)) if self.paths[start..end] == *path => (start, end),
+            _ => {
+                let start = self.paths.len();
+                self.paths.push_str(path);
+                (start, self.paths.len())
+            }
+        };
+        self.values.push((range.0, range.1, value));
+    }
+
     fn value(&mut self, path: &str, value: &Value) {
         if !self.skip.is_empty() && crate::unindexed::skipped(self.skip, path) {
             return;
@@ -141,18 +171,19 @@ impl Flattening<'_> {
             Value::String(string) => {
                 self.text.push_str(string);
                 self.text.push('\n');
-                self.values
-                    .push((path.to_owned(), SqlValue::Text(string.clone())));
+                let value = if string.len() > self.long {
+                    marker()
+                } else {
+                    SqlValue::Text(string.clone())
+                };
+                self.push(path, value);
             }
             Value::Number(number) => {
                 self.text.push_str(&number.to_string());
                 self.text.push('\n');
-                self.values.push((path.to_owned(), sql_number(number)));
+                self.push(path, sql_number(number));
             }
-            Value::Bool(flag) => {
-                self.values
-                    .push((path.to_owned(), SqlValue::Integer(i64::from(*flag))));
-            }
+            Value::Bool(flag) => self.push(path, SqlValue::Integer(i64::from(*flag))),
         }
     }
 }
@@ -305,13 +336,11 @@ impl Names {
                     }),
             );
         }
-        let rows = if self.blocks == BlockValues::None {
-            values
-        } else {
-            add_to_blocks(connection, self.blocks, values)?
-        };
+        if self.blocks != BlockValues::None {
+            add_to_blocks(connection, self.blocks, &mut values)?;
+        }
         let table = blocks::rows_table(self.blocks);
-        let mut rest = rows.as_slice();
+        let mut rest = values.as_slice();
         for size in CHUNKS {
             while rest.len() >= size {
                 let (chunk, tail) = rest.split_at(size);
@@ -319,6 +348,9 @@ impl Names {
                 rest = tail;
             }
         }
+        // The next group stages into the same allocation.
+        values.clear();
+        self.values = values;
         Ok(())
     }
 }
@@ -382,7 +414,10 @@ const CHUNKS: [usize; 3] = [64, 8, 1];
 /// Computed by the caller before a write is queued, so the writer thread only interns paths.
 #[derive(Debug)]
 pub(super) struct Flat {
-    values: Vec<(String, SqlValue)>,
+    /// Every value's path, one after the other.
+    paths: String,
+    /// Each value with its path's range in `paths`.
+    values: Vec<(usize, usize, SqlValue)>,
     text: String,
 }
 
@@ -390,13 +425,26 @@ impl Flat {
     /// The index rows of `body`, without those of the `skip` fields; strings longer than
     /// `long` bytes get the [`marker`] (their words are in the full text all the same).
     pub(super) fn of(body: &Map<String, Value>, skip: &[String], long: usize) -> Flat {
-        let (mut values, text) = flatten(body, skip);
-        for (_, value) in &mut values {
-            if matches!(value, SqlValue::Text(text) if text.len() > long) {
-                *value = marker();
-            }
+        let Flattening {
+            paths,
+            values,
+            text,
+            ..
+        } = Flattening::of(body, skip, long);
+        Flat {
+            paths,
+            values,
+            text,
         }
-        Flat { values, text }
+    }
+
+    /// The (path, value) pairs, in body order.
+    #[cfg(test)]
+    fn pairs(&self) -> Vec<(&str, &SqlValue)> {
+        self.values
+            .iter()
+            .map(|(start, end, value)| (&self.paths[*start..*end], value))
+            .collect()
     }
 }
 
@@ -410,8 +458,8 @@ pub(super) fn add(
 ) -> rusqlite::Result<()> {
     names.live(kind, row, true);
     names.values.reserve(flat.values.len());
-    for (path, value) in flat.values {
-        let path = names.path(connection, &path)?;
+    for (start, end, value) in flat.values {
+        let path = names.path(connection, &flat.paths[start..end])?;
         names.values.push((kind, path, value, row));
     }
     if !flat.text.is_empty() {
@@ -421,27 +469,33 @@ pub(super) fn add(
 }
 
 /// Writes the staged `values` (in index order) that `setting` keeps in blocks, one block
-/// update per value, and returns the others.
+/// update per value, and leaves the others in `values`, in order.
 fn add_to_blocks(
     connection: &Connection,
     setting: BlockValues,
-    values: Vec<(i64, i64, SqlValue, i64)>,
-) -> rusqlite::Result<Vec<(i64, i64, SqlValue, i64)>> {
-    let mut rows = Vec::with_capacity(values.len());
+    values: &mut Vec<(i64, i64, SqlValue, i64)>,
+) -> rusqlite::Result<()> {
+    let mut kept = 0;
     let mut docs: Vec<i64> = Vec::new();
     let mut current: Option<(i64, i64, SqlValue)> = None;
-    for (kind, path, value, doc) in values {
-        if !setting.holds(&value) {
-            rows.push((kind, path, value, doc));
+    for index in 0..values.len() {
+        let (kind, path, ref value, doc) = values[index];
+        if !setting.holds(value) {
+            values.swap(kept, index);
+            kept += 1;
             continue;
         }
-        let same = matches!(&current, Some((k, p, v)) if *k == kind && *p == path && *v == value);
+        let same = matches!(&current, Some((k, p, v)) if *k == kind && *p == path && v == value);
         if !same {
             if let Some((k, p, v)) = current.take() {
                 blocks::add(connection, (k, p, &v), &docs)?;
             }
             docs.clear();
-            current = Some((kind, path, value));
+            current = Some((
+                kind,
+                path,
+                std::mem::replace(&mut values[index].2, SqlValue::Null),
+            ));
         }
         if docs.last() != Some(&doc) {
             docs.push(doc);
@@ -450,7 +504,8 @@ fn add_to_blocks(
     if let Some((k, p, v)) = current {
         blocks::add(connection, (k, p, &v), &docs)?;
     }
-    Ok(rows)
+    values.truncate(kept);
+    Ok(())
 }
 
 fn insert_chunk(
@@ -588,14 +643,15 @@ mod tests {
         let flat = Flat::of(&body, &[], 5);
 
         assert_eq!(
-            flat.values,
+            flat.pairs(),
             vec![
-                ("a".into(), SqlValue::Text("short".into())),
-                ("b".into(), marker()),
-                ("b".into(), SqlValue::Text("yyy".into())),
-                ("c.d".into(), marker()),
+                ("a", &SqlValue::Text("short".into())),
+                ("b", &marker()),
+                ("b", &SqlValue::Text("yyy".into())),
+                ("c.d", &marker()),
             ]
         );
+        assert_eq!(flat.paths, "abc.d", "an array's items share their path");
         let text = serde_json::to_string(&body).expect("serialises");
         assert_eq!(
             long_strings(&text, "b", 5),

@@ -48,6 +48,9 @@ const STREAM_PUT_MANY_FROM: usize = 200;
 /// Documents per prepared chunk of a streamed `put_many`.
 const STREAM_CHUNK: usize = 100;
 
+/// Documents in the first chunk: a small one, so the writer starts sooner.
+const FIRST_STREAM_CHUNK: usize = 16;
+
 /// Most idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
 
@@ -356,14 +359,19 @@ impl Store for SqliteStore {
         // chunk, while the writer inserts the chunks already prepared, so the two overlap
         // instead of taking turns (and the async thread is not held up). A small one is
         // prepared here, in one chunk: a thread hop would cost more than it saves.
-        let chunk = if streamed { STREAM_CHUNK } else { count.max(1) };
+        let (first, chunk) = if streamed {
+            (FIRST_STREAM_CHUNK, STREAM_CHUNK)
+        } else {
+            (count.max(1), count.max(1))
+        };
         let (chunks, prepared) = std::sync::mpsc::sync_channel::<Vec<Result<Prepared>>>(8);
         let mut documents = documents.into_iter();
         let mut prepare = move || {
+            let mut size = first;
             loop {
                 let next: Vec<_> = documents
                     .by_ref()
-                    .take(chunk)
+                    .take(std::mem::replace(&mut size, chunk))
                     .map(|document| Prepared::new(document, &skip, long))
                     .collect();
                 // A send fails when the writer stopped early; it answers with the reason.

@@ -203,6 +203,10 @@ pub(super) struct Names {
     blocks: BlockValues,
     kinds: HashMap<String, i64>,
     paths: HashMap<String, i64>,
+    /// The paths of the last document staged, by position, with their ids: documents of a
+    /// batch mostly share one shape, and comparing a path with the one at its position costs
+    /// less than hashing it.
+    shape: Vec<(String, i64)>,
     values: Vec<(i64, i64, SqlValue, i64)>,
     /// Full-text changes, in order (text.rs).
     text: Vec<TextOp>,
@@ -236,6 +240,7 @@ impl Names {
     pub(super) fn clear(&mut self) {
         self.kinds.clear();
         self.paths.clear();
+        self.shape.clear();
     }
 
     /// Drops every staged row (the group's transaction was rolled back).
@@ -291,6 +296,29 @@ impl Names {
 
     pub(super) fn path(&mut self, connection: &Connection, name: &str) -> rusqlite::Result<i64> {
         intern(&mut self.paths, connection, "paths", name)
+    }
+
+    /// The id of `name`, the path at `position` in a flattened body (see `shape`).
+    fn path_at(
+        &mut self,
+        connection: &Connection,
+        position: usize,
+        name: &str,
+    ) -> rusqlite::Result<i64> {
+        if let Some((known, id)) = self.shape.get(position)
+            && known == name
+        {
+            return Ok(*id);
+        }
+        let id = self.path(connection, name)?;
+        if let Some(entry) = self.shape.get_mut(position) {
+            entry.0.clear();
+            entry.0.push_str(name);
+            entry.1 = id;
+        } else if position == self.shape.len() {
+            self.shape.push((name.to_owned(), id));
+        }
+        Ok(id)
     }
 
     /// Hands the staged text changes to the text thread (text.rs). Called after each write
@@ -458,8 +486,8 @@ pub(super) fn add(
 ) -> rusqlite::Result<()> {
     names.live(kind, row, true);
     names.values.reserve(flat.values.len());
-    for (start, end, value) in flat.values {
-        let path = names.path(connection, &flat.paths[start..end])?;
+    for (position, (start, end, value)) in flat.values.into_iter().enumerate() {
+        let path = names.path_at(connection, position, &flat.paths[start..end])?;
         names.values.push((kind, path, value, row));
     }
     if !flat.text.is_empty() {
@@ -700,5 +728,46 @@ mod tests {
         assert_eq!(compare_sql(&marker(), &marker()), Equal);
         assert_eq!(compare_sql(&SqlValue::Null, &number), Less);
         assert!(is_marker(&marker()) && !is_marker(&text));
+    }
+
+    #[test]
+    fn paths_are_interned_again_after_a_rolled_back_write() {
+        let connection = Connection::open_in_memory().unwrap();
+        super::super::schema::create(&connection).unwrap();
+        let mut names = Names::new(128, BlockValues::None);
+        let body = |value: i64| {
+            let Value::Object(body) = json!({"a": 1, "b": {"c": value}}) else {
+                panic!("object")
+            };
+            Flat::of(&body, &[], 128)
+        };
+        let staged_paths = |names: &Names| -> Vec<String> {
+            names
+                .values
+                .iter()
+                .map(|(_, path, _, _)| {
+                    connection
+                        .query_row("SELECT name FROM paths WHERE id = ?1", [path], |row| {
+                            row.get(0)
+                        })
+                        .unwrap()
+                })
+                .collect()
+        };
+
+        // A write interns the paths, then rolls back: their rows are gone.
+        connection.execute_batch("SAVEPOINT w").unwrap();
+        let mark = names.mark();
+        add(&connection, &mut names, 1, 1, body(1)).unwrap();
+        connection
+            .execute_batch("ROLLBACK TO w; RELEASE w")
+            .unwrap();
+        names.rewind(mark);
+        names.clear();
+        // The next documents of the same shape get ids that exist.
+        add(&connection, &mut names, 1, 2, body(2)).unwrap();
+        add(&connection, &mut names, 1, 3, body(3)).unwrap();
+
+        assert_eq!(staged_paths(&names), ["a", "b.c", "a", "b.c"]);
     }
 }

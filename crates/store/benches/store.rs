@@ -518,6 +518,35 @@ async fn main() {
         samples,
     );
 
+    // Updates of older documents (each value leaves one posting block and joins another):
+    // one caller, each update durable on its own; then four callers, whose updates share
+    // commits. Last, as they change the documents the reads above measured.
+    for callers in [1_usize, 4] {
+        let count = 1_000;
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for caller in 0..callers {
+            let (store, ids) = (store.clone(), ids.clone());
+            let mut random = Lcg(1_000 + caller as u64);
+            tasks.push(tokio::spawn(async move {
+                for index in 0..count / callers {
+                    let id = &ids[(index * callers + caller) % ids.len()];
+                    let body = case_body(&mut random, index as u64);
+                    store.update("case", id, None, body).await.expect("update");
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("an updater");
+        }
+        let rate = count as f64 / start.elapsed().as_secs_f64();
+        table.0.push((
+            format!("updates of older documents (durable, {callers} caller(s))"),
+            format!("{rate:.0} /s"),
+            "".into(),
+        ));
+    }
+
     println!("\nSkep store benchmark: SQLite, {documents} documents\n");
     table.print();
 }

@@ -19,7 +19,7 @@
 //! still read through the view and removed with the document.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Statement, params};
 
 /// Documents per block before it is split (ids appended past it go to a new block).
 const BLOCK_SIZE: usize = 128;
@@ -219,36 +219,121 @@ fn block_at(
     Ok(docs.map(|docs| decode(&docs)))
 }
 
-/// The sealed block (not the tail) whose range holds `doc`: the greatest `first` not above
-/// it, else the value's first sealed block. An ordered lookup, only for documents older than
-/// the tail (updates and removals).
-fn sealed_for(
-    connection: &Connection,
-    key: (i64, i64, &SqlValue),
-    doc: i64,
-) -> rusqlite::Result<Option<(i64, Vec<i64>)>> {
-    let (kind, path, value) = key;
-    let read = |sql: &str, bound: i64| -> rusqlite::Result<Option<(i64, Vec<u8>)>> {
-        connection
-            .prepare_cached(sql)?
-            .query_row(params![kind, path, value, bound], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()
-    };
-    let found = match read(
-        "SELECT first, docs FROM field_blocks WHERE kind = ?1 AND path = ?2 AND value = ?3 \
-         AND first <= ?4 ORDER BY first DESC LIMIT 1",
-        doc.min(TAIL - 1),
-    )? {
-        Some(found) => Some(found),
-        None => read(
-            "SELECT first, docs FROM field_blocks WHERE kind = ?1 AND path = ?2 AND value = ?3 \
-             AND first < ?4 ORDER BY first ASC LIMIT 1",
-            TAIL,
-        )?,
-    };
-    Ok(found.map(|(first, docs)| (first, decode(&docs))))
+/// The greatest sealed block starting at or below a document.
+const SEALED_BELOW: &str = "SELECT first, docs FROM field_blocks \
+     WHERE kind = ?1 AND path = ?2 AND value = ?3 AND first <= ?4 ORDER BY first DESC LIMIT 1";
+
+/// A value's first sealed block.
+const FIRST_SEALED: &str = "SELECT first, docs FROM field_blocks \
+     WHERE kind = ?1 AND path = ?2 AND value = ?3 AND first < ?4 ORDER BY first ASC LIMIT 1";
+
+/// The writer's access to blocks for one group's flush or one document's removal.
+///
+/// Documents older than a tail (updates, removals) are found with ordered lookups. SQLite
+/// (built with STAT4) re-prepares such a statement whenever its bound values change after
+/// rusqlite's cache has cleared them, which is at every use from the cache: these two are
+/// prepared once here, outside the cache, and kept for every value the flush or removal
+/// touches.
+pub(super) struct BlockWriter<'c> {
+    connection: &'c Connection,
+    below: Option<Statement<'c>>,
+    first: Option<Statement<'c>>,
+}
+
+impl<'c> BlockWriter<'c> {
+    pub(super) fn new(connection: &'c Connection) -> BlockWriter<'c> {
+        BlockWriter {
+            connection,
+            below: None,
+            first: None,
+        }
+    }
+
+    /// Adds `docs` (ascending, without repeats) to the blocks of one value.
+    ///
+    /// The tail holds the newest documents, so new documents (whose rows are greater than
+    /// every row stored) cost one read and one write by exact key. Older documents (an update)
+    /// go to the tail when they are not below its first document, else to the sealed block
+    /// whose range holds them.
+    pub(super) fn add(&mut self, key: (i64, i64, &SqlValue), docs: &[i64]) -> rusqlite::Result<()> {
+        let connection = self.connection;
+        let tail = block_at(connection, key, TAIL)?;
+        let tail_start = tail.as_ref().and_then(|tail| tail.first().copied());
+        let split = tail_start.map_or(0, |start| docs.partition_point(|doc| *doc < start));
+        let (older, newer) = docs.split_at(split);
+        for &doc in older {
+            match self.sealed_for(key, doc)? {
+                Some((first, held)) => {
+                    store(connection, key, Some(first), &merge(&held, &[doc]), false)?
+                }
+                // No sealed block: the tail has no lower bound.
+                None => {
+                    let held = block_at(connection, key, TAIL)?.unwrap_or_default();
+                    store(connection, key, Some(TAIL), &merge(&held, &[doc]), true)?;
+                }
+            }
+        }
+        if !newer.is_empty() {
+            let held = if older.is_empty() {
+                tail.unwrap_or_default()
+            } else {
+                block_at(connection, key, TAIL)?.unwrap_or_default()
+            };
+            store(connection, key, Some(TAIL), &merge(&held, newer), true)?;
+        }
+        Ok(())
+    }
+
+    /// Removes `doc` from the blocks of one value (nothing when it is not there).
+    pub(super) fn remove(&mut self, key: (i64, i64, &SqlValue), doc: i64) -> rusqlite::Result<()> {
+        let connection = self.connection;
+        if let Some(held) = block_at(connection, key, TAIL)?
+            && held.binary_search(&doc).is_ok()
+        {
+            let kept: Vec<i64> = held.into_iter().filter(|held| *held != doc).collect();
+            return store(connection, key, Some(TAIL), &kept, true);
+        }
+        let Some((first, held)) = self.sealed_for(key, doc)? else {
+            return Ok(());
+        };
+        if held.binary_search(&doc).is_err() {
+            return Ok(());
+        }
+        let kept: Vec<i64> = held.into_iter().filter(|held| *held != doc).collect();
+        store(connection, key, Some(first), &kept, false)
+    }
+
+    /// The sealed block (not the tail) whose range holds `doc`: the greatest `first` not above
+    /// it, else the value's first sealed block.
+    fn sealed_for(
+        &mut self,
+        key: (i64, i64, &SqlValue),
+        doc: i64,
+    ) -> rusqlite::Result<Option<(i64, Vec<i64>)>> {
+        let (kind, path, value) = key;
+        let read = |statement: &mut Statement<'_>, bound: i64| {
+            statement
+                .query_row(params![kind, path, value, bound], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+                })
+                .optional()
+        };
+        let below = match &mut self.below {
+            Some(statement) => statement,
+            none => none.insert(self.connection.prepare(SEALED_BELOW)?),
+        };
+        let found = match read(below, doc.min(TAIL - 1))? {
+            Some(found) => Some(found),
+            None => {
+                let first = match &mut self.first {
+                    Some(statement) => statement,
+                    none => none.insert(self.connection.prepare(FIRST_SEALED)?),
+                };
+                read(first, TAIL)?
+            }
+        };
+        Ok(found.map(|(first, docs)| (first, decode(&docs))))
+    }
 }
 
 /// Writes the block stored under `old` (a sealed block's first, or [`TAIL`]) as `docs`: gone
@@ -285,66 +370,6 @@ fn store(
         write.execute(params![kind, path, value, first, encode(part)])?;
     }
     Ok(())
-}
-
-/// Adds `docs` (ascending, without repeats) to the blocks of one value.
-///
-/// The tail holds the newest documents, so new documents (whose rows are greater than every
-/// row stored) cost one read and one write by exact key. Older documents (an update) go to the
-/// tail when they are not below its first document, else to the sealed block whose range holds
-/// them.
-pub(super) fn add(
-    connection: &Connection,
-    key: (i64, i64, &SqlValue),
-    docs: &[i64],
-) -> rusqlite::Result<()> {
-    let tail = block_at(connection, key, TAIL)?;
-    let tail_start = tail.as_ref().and_then(|tail| tail.first().copied());
-    let split = tail_start.map_or(0, |start| docs.partition_point(|doc| *doc < start));
-    let (older, newer) = docs.split_at(split);
-    for &doc in older {
-        match sealed_for(connection, key, doc)? {
-            Some((first, held)) => {
-                store(connection, key, Some(first), &merge(&held, &[doc]), false)?
-            }
-            // No sealed block: the tail has no lower bound.
-            None => {
-                let held = block_at(connection, key, TAIL)?.unwrap_or_default();
-                store(connection, key, Some(TAIL), &merge(&held, &[doc]), true)?;
-            }
-        }
-    }
-    if !newer.is_empty() {
-        let held = if older.is_empty() {
-            tail.unwrap_or_default()
-        } else {
-            block_at(connection, key, TAIL)?.unwrap_or_default()
-        };
-        store(connection, key, Some(TAIL), &merge(&held, newer), true)?;
-    }
-    Ok(())
-}
-
-/// Removes `doc` from the blocks of one value (nothing when it is not there).
-pub(super) fn remove(
-    connection: &Connection,
-    key: (i64, i64, &SqlValue),
-    doc: i64,
-) -> rusqlite::Result<()> {
-    if let Some(held) = block_at(connection, key, TAIL)?
-        && held.binary_search(&doc).is_ok()
-    {
-        let kept: Vec<i64> = held.into_iter().filter(|held| *held != doc).collect();
-        return store(connection, key, Some(TAIL), &kept, true);
-    }
-    let Some((first, held)) = sealed_for(connection, key, doc)? else {
-        return Ok(());
-    };
-    if held.binary_search(&doc).is_err() {
-        return Ok(());
-    }
-    let kept: Vec<i64> = held.into_iter().filter(|held| *held != doc).collect();
-    store(connection, key, Some(first), &kept, false)
 }
 
 /// Whether this file keeps posting blocks (`field_values` is then a view).
@@ -539,7 +564,9 @@ mod tests {
             SqlValue::Text("c".into()),
             SqlValue::Blob(Vec::new()),
         ] {
-            add(&connection, (1, 2, &value), &[10]).unwrap();
+            BlockWriter::new(&connection)
+                .add((1, 2, &value), &[10])
+                .unwrap();
         }
         for descending in [false, true] {
             let mut walk = ValueWalk::new(&connection, 1, 2, descending).unwrap();
@@ -578,13 +605,24 @@ mod tests {
         let value = SqlValue::Text("Open".into());
         let key = (1, 2, &value);
         let all: Vec<i64> = (1..=2_500).map(|n| n * 2).collect();
-        add(&connection, key, &all[..1_200]).unwrap();
-        add(&connection, key, &all[1_200..]).unwrap();
+        let mut blocks = BlockWriter::new(&connection);
+        blocks.add(key, &all[..1_200]).unwrap();
+        blocks.add(key, &all[1_200..]).unwrap();
         // An older document comes back (an update), and one below every block.
-        add(&connection, key, &[1, 3]).unwrap();
-        remove(&connection, key, 2).unwrap();
-        remove(&connection, key, 4_000).unwrap();
-        remove(&connection, key, 7).unwrap();
+        blocks.add(key, &[1, 3]).unwrap();
+        blocks.remove(key, 2).unwrap();
+        blocks.remove(key, 4_000).unwrap();
+        blocks.remove(key, 7).unwrap();
+        // The ordered lookups were prepared once and kept, not re-prepared at each use.
+        let prepared: Vec<i32> = [&blocks.below, &blocks.first]
+            .into_iter()
+            .map(|statement| {
+                let statement = statement.as_ref().expect("the lookup is kept");
+                statement.get_status(rusqlite::StatementStatus::RePrepare)
+            })
+            .collect();
+        assert!(prepared.iter().all(|count| *count <= 1), "{prepared:?}");
+        drop(blocks);
         let blocks: Vec<(i64, Vec<i64>)> = connection
             .prepare("SELECT first, docs FROM field_blocks ORDER BY first")
             .unwrap()

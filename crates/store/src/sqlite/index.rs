@@ -504,6 +504,7 @@ fn add_to_blocks(
     values: &mut Vec<(i64, i64, SqlValue, i64)>,
 ) -> rusqlite::Result<()> {
     let mut kept = 0;
+    let mut block_writer = blocks::BlockWriter::new(connection);
     let mut docs: Vec<i64> = Vec::new();
     let mut current: Option<(i64, i64, SqlValue)> = None;
     for index in 0..values.len() {
@@ -516,7 +517,7 @@ fn add_to_blocks(
         let same = matches!(&current, Some((k, p, v)) if *k == kind && *p == path && v == value);
         if !same {
             if let Some((k, p, v)) = current.take() {
-                blocks::add(connection, (k, p, &v), &docs)?;
+                block_writer.add((k, p, &v), &docs)?;
             }
             docs.clear();
             current = Some((
@@ -530,7 +531,7 @@ fn add_to_blocks(
         }
     }
     if let Some((k, p, v)) = current {
-        blocks::add(connection, (k, p, &v), &docs)?;
+        block_writer.add((k, p, &v), &docs)?;
     }
     values.truncate(kept);
     Ok(())
@@ -602,6 +603,7 @@ pub(super) fn remove(
         "DELETE FROM {} WHERE kind = ?1 AND path = ?2 AND value = ?3 AND doc = ?4",
         blocks::rows_table(names.blocks)
     ))?;
+    let mut block_writer = blocks::BlockWriter::new(connection);
     for (path, value) in values {
         let path = names.path(connection, &path)?;
         // A long string's row is its marker; files written before markers existed may hold
@@ -616,7 +618,7 @@ pub(super) fn remove(
             // Rows written before the file kept this value in blocks go too.
             delete.execute(params![kind, path, value, row])?;
             if names.blocks.holds(&value) {
-                blocks::remove(connection, (kind, path, &value), row)?;
+                block_writer.remove((kind, path, &value), row)?;
             }
             if names.wanted.contains(&(kind, path)) {
                 names.changes.push(Change {

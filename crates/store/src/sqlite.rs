@@ -461,8 +461,8 @@ impl Store for SqliteStore {
                 .and_then(|mut statement| statement.execute(params![text, seq_no, current.row]))
                 .map_err(backend)?;
             let old_body = parse_body(&current.body)?;
-            index::remove(transaction, names, kind_id, current.row, &old_body).map_err(backend)?;
-            index::add(transaction, names, kind_id, current.row, flat).map_err(backend)?;
+            index::replace(transaction, names, kind_id, current.row, &old_body, flat)
+                .map_err(backend)?;
             Ok(Document {
                 id,
                 parent: current.parent,

@@ -485,6 +485,17 @@ pub(super) fn add(
     flat: Flat,
 ) -> rusqlite::Result<()> {
     names.live(kind, row, true);
+    stage(connection, names, kind, row, flat)
+}
+
+/// Stages the rows and text of `flat` for document `row`.
+fn stage(
+    connection: &Connection,
+    names: &mut Names,
+    kind: i64,
+    row: i64,
+    flat: Flat,
+) -> rusqlite::Result<()> {
     names.values.reserve(flat.values.len());
     for (position, (start, end, value)) in flat.values.into_iter().enumerate() {
         let path = names.path_at(connection, position, &flat.paths[start..end])?;
@@ -591,20 +602,124 @@ pub(super) fn remove(
     row: i64,
     body: &Map<String, Value>,
 ) -> rusqlite::Result<()> {
+    names.live(kind, row, false);
+    let (values, _) = flatten(body, &[]);
+    remove_values(connection, names, kind, row, values, &[])?;
+    names.text.push((row, None));
+    Ok(())
+}
+
+/// Replaces the index rows of a live document written from `old` by those of `flat`. A value
+/// both bodies hold at the same path keeps its row or block entry: an update that changes one
+/// field rewrites that field's entries only (with posting blocks, every entry removed or added
+/// rewrites a block). Long strings are always rewritten: files from before markers may hold
+/// their exact rows.
+pub(super) fn replace(
+    connection: &Connection,
+    names: &mut Names,
+    kind: i64,
+    row: i64,
+    old: &Map<String, Value>,
+    flat: Flat,
+) -> rusqlite::Result<()> {
+    let (values, _) = flatten(old, &[]);
+    let kept = {
+        let long = names.long;
+        let mut before: Vec<(&str, &SqlValue)> = values
+            .iter()
+            .filter(|(_, value)| !matches!(value, SqlValue::Text(text) if text.len() > long))
+            .map(|(path, value)| (path.as_str(), value))
+            .collect();
+        let mut after: Vec<(&str, &SqlValue)> = flat
+            .values
+            .iter()
+            .filter(|(_, _, value)| !is_marker(value))
+            .map(|(start, end, value)| (&flat.paths[*start..*end], value))
+            .collect();
+        for pairs in [&mut before, &mut after] {
+            pairs.sort_by(|left, right| compare_pairs(*left, *right));
+            pairs.dedup_by(|left, right| compare_pairs(*left, *right).is_eq());
+        }
+        let mut kept = Vec::new();
+        let mut after = after.into_iter().peekable();
+        for pair in before {
+            while after
+                .next_if(|other| compare_pairs(*other, pair).is_lt())
+                .is_some()
+            {}
+            if after
+                .peek()
+                .is_some_and(|other| compare_pairs(*other, pair).is_eq())
+            {
+                kept.push((pair.0.to_owned(), pair.1.clone()));
+            }
+        }
+        kept
+    };
+    remove_values(connection, names, kind, row, values, &kept)?;
+    names.text.push((row, None));
+    let Flat {
+        paths,
+        values,
+        text,
+    } = flat;
+    let values = values
+        .into_iter()
+        .filter(|(start, end, value)| {
+            kept.binary_search_by(|(path, kept)| {
+                compare_pairs((path, kept), (&paths[*start..*end], value))
+            })
+            .is_err()
+        })
+        .collect();
+    stage(
+        connection,
+        names,
+        kind,
+        row,
+        Flat {
+            paths,
+            values,
+            text,
+        },
+    )
+}
+
+/// Orders (path, value) pairs by path, then value as SQLite orders values.
+fn compare_pairs(left: (&str, &SqlValue), right: (&str, &SqlValue)) -> std::cmp::Ordering {
+    left.0
+        .cmp(right.0)
+        .then_with(|| compare_sql(left.1, right.1))
+}
+
+/// Deletes the rows and block entries of `values` (a flattened body) but those in `kept`
+/// (sorted by [`compare_pairs`]).
+fn remove_values(
+    connection: &Connection,
+    names: &mut Names,
+    kind: i64,
+    row: i64,
+    values: Vec<(String, SqlValue)>,
+    kept: &[(String, SqlValue)],
+) -> rusqlite::Result<()> {
     debug_assert!(
         names.values.is_empty(),
         "index rows removed while rows are staged"
     );
-    names.live(kind, row, false);
     // Every path, unindexed ones too: rows written before a field was declared unindexed go
     // as well (deleting a row that is not there costs one lookup).
-    let (values, _) = flatten(body, &[]);
     let mut delete = connection.prepare_cached(&format!(
         "DELETE FROM {} WHERE kind = ?1 AND path = ?2 AND value = ?3 AND doc = ?4",
         blocks::rows_table(names.blocks)
     ))?;
     let mut block_writer = blocks::BlockWriter::new(connection);
     for (path, value) in values {
+        if kept
+            .binary_search_by(|(kept_path, kept)| compare_pairs((kept_path, kept), (&path, &value)))
+            .is_ok()
+        {
+            continue;
+        }
         let path = names.path(connection, &path)?;
         // A long string's row is its marker; files written before markers existed may hold
         // its exact row instead, so both go.
@@ -630,7 +745,6 @@ pub(super) fn remove(
             }
         }
     }
-    names.text.push((row, None));
     Ok(())
 }
 

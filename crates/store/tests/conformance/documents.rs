@@ -224,6 +224,97 @@ pub async fn update_replaces_the_body_and_advances_the_version(store: &dyn Store
     );
 }
 
+pub async fn an_update_finds_kept_changed_and_repeated_values_where_the_new_body_has_them(
+    store: &dyn Store,
+) {
+    let kind = kind("partial");
+    let long = "a long description that stays the same, ".repeat(8);
+    let body = |status: &str, tags: Value, severity: Value| {
+        json!({"status": status, "tags": tags, "severity": severity, "description": long.clone(),
+               "owner": {"name": "ann"}})
+    };
+    put(
+        store,
+        &kind,
+        "p",
+        body("Open", json!(["a", "b", "b"]), json!(2)),
+    )
+    .await;
+    put(store, &kind, "q", body("Open", json!(["b"]), json!(2))).await;
+
+    // Status and owner kept; one tag kept, a repeated one dropped once, one added; a number
+    // becomes the same number as a float.
+    store
+        .update(
+            &kind,
+            "p",
+            None,
+            object(body("Open", json!(["b", "c", "c"]), json!(2.0))),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        ids(store, &kind, json!({"status": "Open"})).await,
+        strings(&["p", "q"])
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"owner.name": "ann"})).await,
+        strings(&["p", "q"])
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"tags": "a"})).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"tags": "b"})).await,
+        strings(&["p", "q"])
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"tags": "c"})).await,
+        strings(&["p"])
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"severity": 2})).await,
+        strings(&["p", "q"])
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"description": long.clone()})).await,
+        strings(&["p", "q"])
+    );
+
+    // Then the kept values change too, and the document leaves them.
+    store
+        .update(
+            &kind,
+            "p",
+            None,
+            object(body("Closed", json!([]), json!(3))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store, &kind, json!({"status": "Open"})).await,
+        strings(&["q"])
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"tags": "b"})).await,
+        strings(&["q"])
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"tags": "c"})).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"severity": 3})).await,
+        strings(&["p"])
+    );
+    assert_eq!(
+        ids(store, &kind, json!({"status": "Closed"})).await,
+        strings(&["p"])
+    );
+}
+
 pub async fn update_with_a_stale_version_is_a_conflict_and_changes_nothing(store: &dyn Store) {
     let kind = kind("stale");
     let created = put(store, &kind, "s", json!({"v": 1})).await;

@@ -31,6 +31,7 @@ macro_rules! conformance_suite {
             getting_a_missing_document_is_not_found,
             the_same_id_in_two_kinds_names_two_documents,
             update_replaces_the_body_and_advances_the_version,
+            an_update_finds_kept_changed_and_repeated_values_where_the_new_body_has_them,
             update_with_a_stale_version_is_a_conflict_and_changes_nothing,
             updating_a_missing_document_is_not_found,
             soft_delete_hides_a_document_until_it_is_restored,

@@ -627,7 +627,7 @@ pub(super) fn replace(
         let long = names.long;
         let mut before: Vec<(&str, &SqlValue)> = values
             .iter()
-            .filter(|(_, value)| !matches!(value, SqlValue::Text(text) if text.len() > long))
+            .filter(|(_, value)| !is_long(value, long))
             .map(|(path, value)| (path.as_str(), value))
             .collect();
         let mut after: Vec<(&str, &SqlValue)> = flat
@@ -685,6 +685,11 @@ pub(super) fn replace(
     )
 }
 
+/// Whether `value` is a string the index keeps as the [`marker`] (longer than `long` bytes).
+fn is_long(value: &SqlValue, long: usize) -> bool {
+    matches!(value, SqlValue::Text(text) if text.len() > long)
+}
+
 /// Orders (path, value) pairs by path, then value as SQLite orders values.
 fn compare_pairs(left: (&str, &SqlValue), right: (&str, &SqlValue)) -> std::cmp::Ordering {
     left.0
@@ -723,7 +728,7 @@ fn remove_values(
         let path = names.path(connection, &path)?;
         // A long string's row is its marker; files written before markers existed may hold
         // its exact row instead, so both go.
-        let long = matches!(&value, SqlValue::Text(text) if text.len() > names.long);
+        let long = is_long(&value, names.long);
         let rows = if long {
             vec![marker(), value]
         } else {

@@ -1,5 +1,6 @@
 //! Property tests: the query DSL, aggregation and `_string` parsers never panic on arbitrary
-//! input, and whatever parses runs on SQLite without a backend error.
+//! input, whatever parses runs on SQLite without a backend error, and equality searches after
+//! random puts, updates and deletes find what a model of the documents holds.
 //!
 //! CI runs the default case count; for a longer fuzzing session raise it, e.g.
 //! `PROPTEST_CASES=200000 cargo test -p skep-store --test fuzz`.
@@ -196,6 +197,177 @@ fn every_parsable_query_and_aggregation_runs_on_sqlite() {
                 prop_assert!(result.is_ok(), "{aggregations:?}: {result:?}");
             }
             Ok(())
+        })
+        .unwrap();
+}
+
+/// A small body: a few fields whose values repeat across documents, arrays with repeats,
+/// whole and fractional numbers, a nested object and strings over and under the long-string
+/// threshold.
+fn small_body() -> impl Strategy<Value = Map<String, Value>> {
+    let long = |tag: &str| format!("{tag} {}", "words of a long description ".repeat(6));
+    let strings = prop_oneof![
+        Just(Value::from("a")),
+        Just(Value::from("b")),
+        Just(Value::from(long("first"))),
+        Just(Value::from(long("second"))),
+    ];
+    let numbers = prop_oneof![
+        Just(serde_json::json!(1)),
+        Just(serde_json::json!(2)),
+        Just(serde_json::json!(2.0)),
+        Just(serde_json::json!(2.5)),
+    ];
+    (
+        proptest::option::of(strings.clone()),
+        proptest::option::of(numbers),
+        proptest::collection::vec(strings.clone(), 0..4),
+        proptest::option::of(strings),
+    )
+        .prop_map(|(s, n, t, k)| {
+            let mut body = Map::new();
+            if let Some(s) = s {
+                body.insert("s".into(), s);
+            }
+            if let Some(n) = n {
+                body.insert("n".into(), n);
+            }
+            body.insert("t".into(), Value::Array(t));
+            if let Some(k) = k {
+                body.insert("o".into(), serde_json::json!({"k": k}));
+            }
+            body
+        })
+}
+
+/// The values a body holds at `path` (arrays spread), for the model.
+fn values_at(body: &Map<String, Value>, path: &str) -> Vec<Value> {
+    let mut current = vec![Value::Object(body.clone())];
+    for key in path.split('.') {
+        let mut next = Vec::new();
+        for value in current {
+            if let Value::Object(object) = value
+                && let Some(inner) = object.get(key)
+            {
+                match inner {
+                    Value::Array(items) => next.extend(items.iter().cloned()),
+                    other => next.push(other.clone()),
+                }
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+fn same_value(left: &Value, right: &Value) -> bool {
+    match (left.as_f64(), right.as_f64()) {
+        (Some(left), Some(right)) => left == right,
+        _ => left == right,
+    }
+}
+
+/// Puts, updates (whole bodies, so values are kept, changed, dropped and repeated) and deletes
+/// leave every value findable exactly in the documents that hold it now, with posting blocks
+/// and without.
+#[test]
+fn equality_after_updates_matches_a_model() {
+    use skep_store::DeleteMode;
+    use skep_store::sqlite::BlockValues;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // Each case opens a store: 64 cases unless PROPTEST_CASES asks for more.
+    let cases = if std::env::var_os("PROPTEST_CASES").is_some() {
+        ProptestConfig::default().cases
+    } else {
+        64
+    };
+    let config = ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    // (document 0..4, Some(body) = put or update, None = hard delete)
+    let operation = (0..4_usize, proptest::option::weighted(0.85, small_body()));
+    let strategy = (
+        proptest::collection::vec(operation, 1..24),
+        prop_oneof![
+            Just(BlockValues::Frequent),
+            Just(BlockValues::Every),
+            Just(BlockValues::None),
+        ],
+    );
+    runner
+        .run(&strategy, |(operations, block_values)| {
+            let directory = tempfile::tempdir().unwrap();
+            runtime.block_on(async {
+                let options = SqliteOptions {
+                    block_values,
+                    ..SqliteOptions::default()
+                };
+                let store = SqliteStore::open_with(directory.path().join("model.db"), options)
+                    .await
+                    .unwrap();
+                let mut model: std::collections::BTreeMap<String, Map<String, Value>> =
+                    std::collections::BTreeMap::new();
+                for (document, body) in operations {
+                    let id = format!("d{document}");
+                    match (body, model.contains_key(&id)) {
+                        (Some(body), true) => {
+                            store.update("m", &id, None, body.clone()).await.unwrap();
+                            model.insert(id, body);
+                        }
+                        (Some(body), false) => {
+                            let new = NewDocument {
+                                id: Some(id.clone()),
+                                parent: None,
+                                body: body.clone(),
+                            };
+                            store.put("m", new).await.unwrap();
+                            model.insert(id, body);
+                        }
+                        (None, true) => {
+                            store.delete("m", &id, DeleteMode::Hard).await.unwrap();
+                            model.remove(&id);
+                        }
+                        (None, false) => {}
+                    }
+                }
+                let long =
+                    |tag: &str| format!("{tag} {}", "words of a long description ".repeat(6));
+                let wanted = [
+                    Value::from("a"),
+                    Value::from("b"),
+                    Value::from(long("first")),
+                    Value::from(long("second")),
+                    serde_json::json!(1),
+                    serde_json::json!(2),
+                    serde_json::json!(2.5),
+                ];
+                for path in ["s", "n", "t", "o.k"] {
+                    for value in &wanted {
+                        let query = Query::parse(&serde_json::json!({ path: value })).unwrap();
+                        let hits = store.search("m", &query, Page::ALL, &[]).await.unwrap();
+                        let mut found: Vec<String> = hits
+                            .documents
+                            .into_iter()
+                            .map(|document| document.id)
+                            .collect();
+                        found.sort();
+                        let expected: Vec<String> = model
+                            .iter()
+                            .filter(|(_, body)| {
+                                values_at(body, path)
+                                    .iter()
+                                    .any(|held| same_value(held, value))
+                            })
+                            .map(|(id, _)| id.clone())
+                            .collect();
+                        prop_assert_eq!(&found, &expected, "{} = {}", path, value);
+                    }
+                }
+                Ok(())
+            })
         })
         .unwrap();
 }

@@ -448,8 +448,8 @@ impl Context<'_> {
         params.push(SqlValue::Blob(
             marker_rows(self.connection, kind_id, path)?.to_blob(),
         ));
-        let markers = format!("?{}", params.len());
-        let strings = long_strings_from(kind_id, field, &name, bytes, &markers, false);
+        let marked = format!("skep_member(?{}, b.row)", params.len());
+        let strings = long_strings_from(kind_id, field, &name, bytes, &marked, false);
         // DISTINCT: a document holding a long string twice counts once, as with index rows.
         Ok(Some((
             format!(

@@ -197,7 +197,7 @@ pub(super) fn visit(block: &[u8], mut found: impl FnMut(i64)) {
 }
 
 /// The key of a value's tail block, the one new documents are appended to.
-const TAIL: i64 = i64::MAX;
+pub(super) const TAIL: i64 = i64::MAX;
 
 /// The SQL of a lookup by exact key (no ordering: with rusqlite's statement cache, SQLite
 /// re-prepares a statement that walks an index in order at every use, so the insert path reads

@@ -293,15 +293,22 @@ impl<'c> Translator<'c> {
                     }) => {
                         let bytes = self.long_bytes()?;
                         let name = self.bind(SqlValue::Text(field.to_owned()));
-                        let markers = self.bind(SqlValue::Blob(
-                            marker_rows(self.connection, kind, *path)?.to_blob(),
-                        ));
+                        // A narrowed read looks at a few candidates: each is looked up among
+                        // the markers, instead of collecting every document with one.
+                        let marked = if narrow.is_empty() {
+                            let markers = self.bind(SqlValue::Blob(
+                                marker_rows(self.connection, kind, *path)?.to_blob(),
+                            ));
+                            format!("skep_member({markers}, b.row)")
+                        } else {
+                            marked_row(self.connection, kind, *path)?
+                        };
                         let strings = long_strings_from(
                             kind,
                             field,
                             &name,
                             bytes,
-                            &markers,
+                            &marked,
                             !narrow.is_empty(),
                         );
                         format!(
@@ -586,8 +593,9 @@ pub(super) fn equal_candidates(value: &Value) -> Vec<SqlValue> {
 
 /// The `FROM … WHERE …` listing the long strings of `field` in the documents of `kind` that
 /// have a marker for it (index.rs): one row per string, `s.value`, with its document `b.row`.
-/// `name` is the SQL parameter holding the field's name, `markers` the one holding those
-/// documents as a row set ([`marker_rows`]). Callers append conditions with `AND`.
+/// `name` is the SQL parameter holding the field's name, `marked` the condition that `b.row`
+/// has a marker: a bound row set ([`marker_rows`]) for a read of every document, a lookup per
+/// row ([`marked_row`]) for a narrowed one. Callers append conditions with `AND`.
 ///
 /// A field without dots holding one string is the common case (a description): SQLite reads
 /// it straight from the JSONB body. Anything else (arrays, nested paths, keys with dots) is
@@ -597,7 +605,7 @@ pub(super) fn long_strings_from(
     field: &str,
     name: &str,
     bytes: usize,
-    markers: &str,
+    marked: &str,
     narrowed: bool,
 ) -> String {
     let walked = format!("skep_strings(json(b.body), {name}, {bytes})");
@@ -611,15 +619,33 @@ pub(super) fn long_strings_from(
         }
         _ => walked,
     };
-    // The documents with a marker come as a row set: markers sit in posting blocks, which
-    // SQLite could only expand one by one.
     // A narrowed read must start from the few candidates (`b.row IN …`), not from every
     // document of the kind: the unary plus keeps SQLite off the index on `kind`.
     let kind_is = if narrowed { "+b.kind" } else { "b.kind" };
     format!(
         "FROM documents b, json_each({strings}) s \
-         WHERE {kind_is} = {kind} AND skep_member({markers}, b.row)"
+         WHERE {kind_is} = {kind} AND {marked}"
     )
+}
+
+/// The condition that document `b.row` has a long-string marker at `path`, looked up for that
+/// row alone: its row, or its entry in the tail or in the sealed block whose range holds it
+/// (blocks.rs).
+pub(super) fn marked_row(connection: &Connection, kind: i64, path: i64) -> Result<String> {
+    let marker = format!("kind = {kind} AND path = {path} AND value = {MARKER_SQL}");
+    if !super::blocks::enabled(connection).map_err(super::backend)? {
+        return Ok(format!(
+            "EXISTS (SELECT 1 FROM field_values WHERE {marker} AND doc = b.row)"
+        ));
+    }
+    Ok(format!(
+        "(EXISTS (SELECT 1 FROM field_rows WHERE {marker} AND doc = b.row) \
+         OR EXISTS (SELECT 1 FROM field_blocks f, json_each(f.docs) j WHERE f.{marker_f} \
+         AND f.first IN ({tail}, (SELECT max(first) FROM field_blocks WHERE {marker} \
+         AND first <= b.row)) AND j.value = b.row))",
+        marker_f = marker.replace(" AND ", " AND f."),
+        tail = super::blocks::TAIL,
+    ))
 }
 
 /// The documents of `kind` with a long-string marker at `path` (rows and posting blocks).

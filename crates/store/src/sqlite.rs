@@ -69,9 +69,10 @@ pub struct SqliteOptions {
     ///
     /// While the full-text index is behind the documents (a failed text write, until it is
     /// replayed), nothing is narrowed: every body holding a long string in the field is read.
-    /// One limit follows from the narrowing: a `_like` word glued to a private-use character
-    /// in a long string is not found (the full-text tokenizer keeps such characters inside
-    /// words).
+    /// One limit follows from the narrowing: a `_like` word glued to a character the
+    /// full-text tokenizer keeps inside words (private-use characters, emoji newer than its
+    /// Unicode tables such as "🤯", some combining marks) is not found in a long string. The
+    /// same glue keeps `_string` from finding such a word in any field.
     pub long_text_bytes: usize,
     /// Which index values are kept as posting blocks (many documents to a row) instead of one
     /// row per document (`sqlite/blocks.rs`). Fixed when the file is created; an older file

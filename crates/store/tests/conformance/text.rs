@@ -113,6 +113,38 @@ pub async fn unindexed_fields_are_stored_but_never_found(store: &dyn Store) {
         ids(store, &kind, json!({"extra.shown": "visible"})).await,
         ["a"]
     );
+    // The same long text in an indexed field and in an unindexed one: only the indexed field
+    // finds it (the full-text index knows the words, from the indexed field).
+    let long = "the same long text in two fields of one alert, ".repeat(4);
+    put(
+        store,
+        &kind,
+        "b",
+        json!({"description": long.clone(), "snapshot": {"description": long.clone()}}),
+    )
+    .await;
+    assert_eq!(
+        ids(store, &kind, json!({"description": long.clone()})).await,
+        ["b"]
+    );
+    assert!(
+        ids(store, &kind, json!({"snapshot.description": long.clone()}))
+            .await
+            .is_empty()
+    );
+    assert!(
+        ids(
+            store,
+            &kind,
+            json!({"_like": {"_field": "snapshot.description", "_value": "two fields"}})
+        )
+        .await
+        .is_empty()
+    );
+    store
+        .delete(&kind, "b", skep_store::DeleteMode::Hard)
+        .await
+        .unwrap();
     for hidden in [
         json!({"snapshot.title": "zanzibar"}),
         json!({"snapshot.list.deep": "zanzibar"}),

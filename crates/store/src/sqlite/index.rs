@@ -467,7 +467,6 @@ impl Flat {
     }
 
     /// The (path, value) pairs, in body order.
-    #[cfg(test)]
     fn pairs(&self) -> Vec<(&str, &SqlValue)> {
         self.values
             .iter()
@@ -623,37 +622,28 @@ pub(super) fn replace(
     flat: Flat,
 ) -> rusqlite::Result<()> {
     let (values, _) = flatten(old, &[]);
+    // The (path, value) pairs both bodies hold, sorted for lookups.
     let kept = {
-        let long = names.long;
-        let mut before: Vec<(&str, &SqlValue)> = values
-            .iter()
-            .filter(|(_, value)| !is_long(value, long))
-            .map(|(path, value)| (path.as_str(), value))
-            .collect();
         let mut after: Vec<(&str, &SqlValue)> = flat
-            .values
-            .iter()
-            .filter(|(_, _, value)| !is_marker(value))
-            .map(|(start, end, value)| (&flat.paths[*start..*end], value))
+            .pairs()
+            .into_iter()
+            .filter(|(_, value)| !is_marker(value))
             .collect();
-        for pairs in [&mut before, &mut after] {
-            pairs.sort_by(|left, right| compare_pairs(*left, *right));
-            pairs.dedup_by(|left, right| compare_pairs(*left, *right).is_eq());
-        }
-        let mut kept = Vec::new();
-        let mut after = after.into_iter().peekable();
-        for pair in before {
-            while after
-                .next_if(|other| compare_pairs(*other, pair).is_lt())
-                .is_some()
-            {}
-            if after
-                .peek()
-                .is_some_and(|other| compare_pairs(*other, pair).is_eq())
-            {
-                kept.push((pair.0.to_owned(), pair.1.clone()));
-            }
-        }
+        after.sort_by(|left, right| compare_pairs(*left, *right));
+        let mut kept: Vec<(String, SqlValue)> = values
+            .iter()
+            .filter(|(path, value)| {
+                !is_long(value, names.long)
+                    && after
+                        .binary_search_by(|other| compare_pairs(*other, (path, value)))
+                        .is_ok()
+            })
+            .cloned()
+            .collect();
+        kept.sort_by(|left, right| compare_pairs((&left.0, &left.1), (&right.0, &right.1)));
+        kept.dedup_by(|left, right| {
+            compare_pairs((&left.0, &left.1), (&right.0, &right.1)).is_eq()
+        });
         kept
     };
     remove_values(connection, names, kind, row, values, &kept)?;

@@ -632,18 +632,22 @@ pub(super) fn long_strings_from(
 /// row alone: its row, or its entry in the tail or in the sealed block whose range holds it
 /// (blocks.rs).
 pub(super) fn marked_row(connection: &Connection, kind: i64, path: i64) -> Result<String> {
-    let marker = format!("kind = {kind} AND path = {path} AND value = {MARKER_SQL}");
+    let marker = |alias: &str| {
+        format!("{alias}kind = {kind} AND {alias}path = {path} AND {alias}value = {MARKER_SQL}")
+    };
     if !super::blocks::enabled(connection).map_err(super::backend)? {
         return Ok(format!(
-            "EXISTS (SELECT 1 FROM field_values WHERE {marker} AND doc = b.row)"
+            "EXISTS (SELECT 1 FROM field_values WHERE {} AND doc = b.row)",
+            marker("")
         ));
     }
     Ok(format!(
-        "(EXISTS (SELECT 1 FROM field_rows WHERE {marker} AND doc = b.row) \
-         OR EXISTS (SELECT 1 FROM field_blocks f, json_each(f.docs) j WHERE f.{marker_f} \
-         AND f.first IN ({tail}, (SELECT max(first) FROM field_blocks WHERE {marker} \
+        "(EXISTS (SELECT 1 FROM field_rows WHERE {unaliased} AND doc = b.row) \
+         OR EXISTS (SELECT 1 FROM field_blocks f, json_each(f.docs) j WHERE {aliased} \
+         AND f.first IN ({tail}, (SELECT max(first) FROM field_blocks WHERE {unaliased} \
          AND first <= b.row)) AND j.value = b.row))",
-        marker_f = marker.replace(" AND ", " AND f."),
+        unaliased = marker(""),
+        aliased = marker("f."),
         tail = super::blocks::TAIL,
     ))
 }

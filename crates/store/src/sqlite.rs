@@ -18,6 +18,7 @@ mod rows;
 mod schema;
 mod text;
 mod translate;
+mod words;
 mod writer;
 
 use std::collections::HashMap;
@@ -69,10 +70,8 @@ pub struct SqliteOptions {
     ///
     /// While the full-text index is behind the documents (a failed text write, until it is
     /// replayed), nothing is narrowed: every body holding a long string in the field is read.
-    /// One limit follows from the narrowing: a `_like` word glued to a character the
-    /// full-text tokenizer keeps inside words (private-use characters, emoji newer than its
-    /// Unicode tables such as "🤯", some combining marks) is not found in a long string. The
-    /// same glue keeps `_string` from finding such a word in any field.
+    /// The narrowing finds every `_like` match because the full-text index splits text into
+    /// words wherever `_like` does (`sqlite/words.rs`).
     pub long_text_bytes: usize,
     /// Which index values are kept as posting blocks (many documents to a row) instead of one
     /// row per document (`sqlite/blocks.rs`). Fixed when the file is created; an older file

@@ -232,6 +232,35 @@ async fn a_text_file_ahead_of_the_documents_is_rebuilt() {
 }
 
 #[tokio::test]
+async fn a_text_file_split_into_words_under_an_older_rule_is_rebuilt() {
+    let (_folder, path, store) = fresh().await;
+    put(&store, "a", json!({"title": "urgent🤯 mail"})).await;
+    put(&store, "b", json!({"title": "bravo"})).await;
+    close(store, &path).await;
+
+    // As a file written before the text was split at newer emoji: the tokenizer got the title
+    // as it is, and the file recorded no rule.
+    let row = row_of(&path, "a");
+    on_text_file(&path, |_| {
+        format!(
+            "DELETE FROM full_text WHERE rowid = {row};
+             INSERT INTO full_text (rowid, text) VALUES ({row}, 'urgent🤯 mail');
+             DROP TABLE text_words;"
+        )
+    });
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(found(&store, "urgent").await, ["a"]);
+    assert_eq!(found(&store, "bravo").await, ["b"]);
+    close(store, &path).await;
+    let stamp: String = Connection::open(text_file(&path))
+        .unwrap()
+        .query_row("SELECT stamp FROM text_words", [], |row| row.get(0))
+        .unwrap();
+    assert!(stamp.starts_with("rule 1, unicode "), "{stamp}");
+}
+
+#[tokio::test]
 async fn a_missing_text_file_is_rebuilt_from_the_documents() {
     let (_folder, path, store) = fresh().await;
     put(

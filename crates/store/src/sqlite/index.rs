@@ -169,7 +169,7 @@ impl<'s> Flattening<'s> {
                 }
             }
             Value::String(string) => {
-                self.text.push_str(string);
+                super::words::push_for_tokenizer(&mut self.text, string);
                 self.text.push('\n');
                 let value = if string.len() > self.long {
                     marker()

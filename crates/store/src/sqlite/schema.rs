@@ -106,7 +106,7 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
                 rusqlite::types::ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned(),
                 _ => return Ok(false),
             };
-            Ok(contains_words(&value, &words))
+            Ok(super::words::contains_words(&value, &words))
         },
     )?;
     // skep_member(set, row): whether `row` is in a row set passed as a blob (see rows.rs).
@@ -169,38 +169,4 @@ pub(super) fn configure_writer(connection: &Connection) -> rusqlite::Result<()> 
 /// Creates the tables and indexes.
 pub(super) fn create(connection: &Connection) -> rusqlite::Result<()> {
     connection.execute_batch(SCHEMA)
-}
-
-/// Lower-cased alphanumeric words of a text.
-pub(super) fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
-}
-
-/// True when every word of `wanted` is a word of `text`, ignoring case.
-pub(super) fn contains_words(text: &str, wanted: &str) -> bool {
-    let have: std::collections::HashSet<String> = words(text).collect();
-    let mut any = false;
-    for word in words(wanted) {
-        any = true;
-        if !have.contains(&word) {
-            return false;
-        }
-    }
-    any
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn word_matching_ignores_case_punctuation_and_order() {
-        assert!(contains_words("Phishing mail, from Bob.", "mail phishing"));
-        assert!(contains_words("Écrit en français", "écrit"));
-        assert!(!contains_words("phishing", "phish"));
-        assert!(!contains_words("12", "2"));
-        assert!(!contains_words("anything", " , "));
-    }
 }

@@ -15,8 +15,9 @@
 //!   replayed: each queued row is indexed again from its current body, at start or by the text
 //!   thread at the end of its next group.
 //! - A text file that is missing, ahead of the main file (a power cut kept the text commit but
-//!   lost the main one), or a store whose index is still in the main file (the layout before this
-//!   split), is rebuilt from the documents' bodies when the store opens.
+//!   lost the main one), split into words under another rule (words.rs), or a store whose index
+//!   is still in the main file (the layout before this split), is rebuilt from the documents'
+//!   bodies when the store opens.
 //! - What is indexed again when the store opens is indexed without the unindexed fields'
 //!   exclusions (they are declared after opening): their text becomes searchable.
 //! - Queue entries go once the text commit that applied them is synced.
@@ -40,6 +41,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS full_text USING fts5 (
     text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS text_state (id INTEGER PRIMARY KEY CHECK (id = 1), applied INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS text_words (id INTEGER PRIMARY KEY CHECK (id = 1), stamp TEXT NOT NULL);
 ";
 
 /// A change to the text of one document row: its new text, or `None` to remove it.
@@ -251,10 +253,12 @@ fn recover(
         main.query_row("SELECT EXISTS (SELECT 1 FROM documents)", [], |row| {
             row.get(0)
         })?;
+    let stamp = super::words::stamp();
+    let split_as_now = words_stamp(connection)?.as_deref() == Some(stamp.as_str());
     let rebuild = legacy
         || match applied {
             None => any_documents,
-            Some(applied) => applied > counter,
+            Some(applied) => applied > counter || !split_as_now,
         };
     if rebuild {
         tracing::info!("rebuilding the full-text index from the stored documents");
@@ -264,6 +268,13 @@ fn recover(
         replay(connection, unindexed)?;
     }
     set_applied(connection, counter)?;
+    if !split_as_now {
+        connection.execute(
+            "INSERT INTO text_words (id, stamp) VALUES (1, ?1) \
+             ON CONFLICT (id) DO UPDATE SET stamp = excluded.stamp",
+            [&stamp],
+        )?;
+    }
     // On disk before the queue entries it covers are removed.
     connection.query_row("PRAGMA main.wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     if legacy {
@@ -271,6 +282,15 @@ fn recover(
     }
     main.execute("DELETE FROM text_queue", [])?;
     Ok(counter)
+}
+
+/// How the text file's text was split into words (words.rs); `None` before files recorded it.
+fn words_stamp(connection: &Connection) -> rusqlite::Result<Option<String>> {
+    connection
+        .query_row("SELECT stamp FROM text_words WHERE id = 1", [], |row| {
+            row.get(0)
+        })
+        .optional()
 }
 
 fn applied(connection: &Connection) -> rusqlite::Result<Option<i64>> {

@@ -480,11 +480,7 @@ impl<'c> Translator<'c> {
         // Each wanted word is a word of the long string, so the full-text index (which has
         // every word of the document) narrows the bodies to read. The words go as written, so
         // the index folds their case exactly as it folded the document's text.
-        let words: Vec<String> = text
-            .split(|character: char| !character.is_alphanumeric())
-            .filter(|word| !word.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let words: Vec<String> = super::words::split(text).map(str::to_owned).collect();
         let caught_up = self.text_caught_up()?;
         let narrow = match phrases(&words).filter(|_| caught_up) {
             Some(_) => {
@@ -681,10 +677,10 @@ fn phrases(texts: &[String]) -> Option<String> {
     Some(phrases.join(" OR "))
 }
 
-/// `text` as one FTS5 phrase.
+/// `text` as one FTS5 phrase, split into words as the index's text was (words.rs).
 fn quoted(text: &str) -> String {
     // FTS5 reads its query as C text: a NUL would end it mid-string.
-    let text = text.replace(char::is_control, " ");
+    let text = super::words::for_tokenizer(text).replace(char::is_control, " ");
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
@@ -757,7 +753,7 @@ pub(super) fn fts_expression(text: &str) -> Option<String> {
         if !stem.chars().any(char::is_alphanumeric) {
             continue;
         }
-        let quoted = format!("\"{}\"", stem.replace('"', "\"\""));
+        let quoted = quoted(&stem);
         terms.push(if prefix { format!("{quoted}*") } else { quoted });
     }
     (!terms.is_empty()).then(|| terms.join(" AND "))

@@ -55,6 +55,61 @@ pub async fn unicode_round_trips_and_is_searchable(store: &dyn Store) {
     );
 }
 
+/// Emoji and currency signs added to Unicode in the last decade end a word, as older ones do
+/// ("🚨"): in short and long strings, for full text and `_like`.
+pub async fn words_end_at_emoji_and_signs_newer_than_the_tokenizer(store: &dyn Store) {
+    let kind = kind("newer_symbols");
+    let long = format!(
+        "{} the ninja🥷team asked for 100₽ and left",
+        "padding words to make this a long string ".repeat(4)
+    );
+    put(
+        store,
+        &kind,
+        "glued",
+        json!({"title": "urgent🤯 mail", "description": long}),
+    )
+    .await;
+    put(
+        store,
+        &kind,
+        "apart",
+        json!({"title": "urgent mail", "description": "nothing else"}),
+    )
+    .await;
+    put(
+        store,
+        &kind,
+        "other",
+        json!({"title": "urgently", "description": "ninjas"}),
+    )
+    .await;
+
+    for (query, expected) in [
+        (json!({"_string": "urgent"}), vec!["apart", "glued"]),
+        (json!({"_string": "team"}), vec!["glued"]),
+        (json!({"_string": "100 ninja"}), vec!["glued"]),
+        (
+            json!({"_like": {"_field": "title", "_value": "urgent"}}),
+            vec!["apart", "glued"],
+        ),
+        (
+            json!({"_like": {"_field": "description", "_value": "ninja"}}),
+            vec!["glued"],
+        ),
+        (
+            json!({"_like": {"_field": "description", "_value": "team 100"}}),
+            vec!["glued"],
+        ),
+    ] {
+        assert_eq!(
+            ids(store, &kind, query.clone()).await,
+            strings(&expected),
+            "{query}"
+        );
+    }
+}
+
 pub async fn one_mebibyte_documents_round_trip_and_are_searchable(store: &dyn Store) {
     let kind = kind("large");
     let mut text = String::with_capacity(1 << 20);

@@ -55,7 +55,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// with `enabled: false`: a query, sort or aggregation on them (or on anything inside them)
     /// finds nothing, and full text skips them. For large copies nobody searches, such as the
     /// snapshot of an object kept with its audit entry. Declare at startup: documents written
-    /// before keep their index entries until they are next written.
+    /// before keep their index entries until they are next written. The SQLite store records
+    /// the declaration, so that full text it indexes again when it next opens leaves the fields
+    /// out too.
     fn set_unindexed(&self, kind: &str, fields: &[&str]);
 
     /// Stores many new documents in one batch; each gets its own result, in input order.

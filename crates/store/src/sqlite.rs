@@ -219,7 +219,14 @@ impl SqliteStore {
             blocks::keep_block_values(&connection, options.block_values).map_err(backend)?;
         let text_path = text::path_for(&path);
         let unindexed = Arc::new(Unindexed::default());
-        let text = text::start(&path, &text_path, &connection, Arc::clone(&unindexed))?;
+        let recorded = schema::recorded_unindexed(&connection).map_err(backend)?;
+        let text = text::start(
+            &path,
+            &text_path,
+            &connection,
+            Arc::clone(&unindexed),
+            &recorded,
+        )?;
         let checkpointer = open_connection(&path, &text_path)?;
         let generation = Arc::new(AtomicU64::new(0));
         let columns = Arc::new(Mutex::new(columns::Columns::default()));
@@ -334,6 +341,17 @@ fn open_connection(path: &Path, text_path: &Path) -> Result<Connection> {
 impl Store for SqliteStore {
     fn set_unindexed(&self, kind: &str, fields: &[&str]) {
         self.shared.unindexed.set(kind, fields);
+        // Recorded on every declaration, even one the file holds already: the file may hold
+        // another one from an earlier run, and declarations are made once, at startup.
+        let (kind, fields) = (kind.to_owned(), self.shared.unindexed.of(kind));
+        let recorded = self.shared.writer.send(move |transaction, _| {
+            schema::record_unindexed(transaction, &kind, &fields).map_err(backend)
+        });
+        // Only the file's next rebuild of its text needs the record; the writes follow the
+        // declaration from now on either way.
+        if let Err(error) = recorded {
+            tracing::warn!(%error, "the unindexed fields could not be recorded in the file");
+        }
     }
 
     async fn put(&self, kind: &str, document: NewDocument) -> Result<Document> {

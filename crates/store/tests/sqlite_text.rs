@@ -261,6 +261,41 @@ async fn a_text_file_split_into_words_under_an_older_rule_is_rebuilt() {
 }
 
 #[tokio::test]
+async fn a_rebuilt_text_file_leaves_out_the_unindexed_fields_last_declared() {
+    let (_folder, path, store) = fresh().await;
+    store.set_unindexed("case", &["snapshot"]);
+    put(
+        &store,
+        "a",
+        json!({"title": "alpha", "snapshot": {"title": "hidden words"}}),
+    )
+    .await;
+    assert!(found(&store, "hidden").await.is_empty());
+    close(store, &path).await;
+    remove_text_file(&path);
+
+    // Rebuilt when the store opens, before any declaration is made again.
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(found(&store, "alpha").await, ["a"]);
+    assert!(found(&store, "hidden").await.is_empty());
+
+    // A kind that declares nothing any more is recorded so, and indexed whole next time.
+    store.set_unindexed("case", &[]);
+    put(&store, "b", json!({"title": "bravo"})).await;
+    close(store, &path).await;
+    assert_eq!(
+        main_value(
+            &path,
+            "SELECT count(*) FROM meta WHERE key LIKE 'unindexed:%'"
+        ),
+        0
+    );
+    remove_text_file(&path);
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(found(&store, "hidden").await, ["a"]);
+}
+
+#[tokio::test]
 async fn a_missing_text_file_is_rebuilt_from_the_documents() {
     let (_folder, path, store) = fresh().await;
     put(

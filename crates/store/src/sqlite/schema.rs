@@ -3,6 +3,8 @@
 use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
 
+use crate::unindexed::Unindexed;
+
 /// Tables and indexes (idempotent).
 ///
 /// - `documents`: one row per document; `row` orders documents by insertion (the "newest first"
@@ -17,7 +19,8 @@ use rusqlite::functions::FunctionFlags;
 ///   a view over it and `field_blocks`, which holds the frequent values many documents to a
 ///   row (blocks.rs).
 /// - `text_queue`, `meta`: the rows whose text recent groups changed, and the last group's
-///   number and the file's long-string threshold; the full-text index itself is in its own file (text.rs).
+///   number, the file's long-string threshold and the unindexed fields last declared per kind
+///   (`unindexed:<kind>`); the full-text index itself is in its own file (text.rs).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS paths (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -70,6 +73,51 @@ pub(super) fn long_text_bytes(connection: &Connection) -> rusqlite::Result<usize
         .query_row([], |row| row.get(0))?;
     Ok(usize::try_from(bytes).unwrap_or(usize::MAX))
 }
+
+/// The unindexed fields each kind last declared in this file (see [`record_unindexed`]).
+pub(super) fn recorded_unindexed(connection: &Connection) -> rusqlite::Result<Unindexed> {
+    let recorded = Unindexed::default();
+    let mut select =
+        connection.prepare("SELECT key, value FROM meta WHERE key LIKE 'unindexed:%'")?;
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let (key, value): (String, String) = (row.get(0)?, row.get(1)?);
+        let Some(kind) = key.strip_prefix(UNINDEXED_KEY) else {
+            continue;
+        };
+        match serde_json::from_str::<Vec<String>>(&value) {
+            Ok(fields) => {
+                recorded.set(kind, &fields.iter().map(String::as_str).collect::<Vec<_>>())
+            }
+            Err(error) => tracing::warn!(%error, kind, "unreadable unindexed fields in meta"),
+        }
+    }
+    Ok(recorded)
+}
+
+/// Records the unindexed fields `kind` declares, so that text indexed again when the file
+/// next opens (before the declarations are made again) leaves them out as the writes did.
+pub(super) fn record_unindexed(
+    connection: &Connection,
+    kind: &str,
+    fields: &[String],
+) -> rusqlite::Result<()> {
+    let key = format!("{UNINDEXED_KEY}{kind}");
+    if fields.is_empty() {
+        connection.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    } else {
+        let value = serde_json::to_string(fields)
+            .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+        connection.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            rusqlite::params![key, value],
+        )?;
+    }
+    Ok(())
+}
+
+const UNINDEXED_KEY: &str = "unindexed:";
 
 /// Applies the per-connection settings and registers the store's SQL functions.
 ///

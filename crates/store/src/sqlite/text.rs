@@ -18,8 +18,8 @@
 //!   lost the main one), split into words under another rule (words.rs), or a store whose index
 //!   is still in the main file (the layout before this split), is rebuilt from the documents'
 //!   bodies when the store opens.
-//! - What is indexed again when the store opens is indexed without the unindexed fields'
-//!   exclusions (they are declared after opening): their text becomes searchable.
+//! - What is indexed again when the store opens leaves out the unindexed fields the file last
+//!   recorded (the live declarations come after opening), as the writes that indexed it did.
 //! - Queue entries go once the text commit that applied them is synced.
 //!
 //! Readers attach the text file as `fts`. The text of a write becomes searchable a moment after
@@ -177,19 +177,22 @@ impl Link {
 }
 
 /// Opens the text file, brings it level with the main file (`main`, the writer's connection,
-/// before any write), and starts the text thread. Returns the writer's link to it.
+/// before any write) with the unindexed fields the file last recorded (`recorded`), and starts
+/// the text thread, which follows the live declarations (`unindexed`). Returns the writer's
+/// link to it.
 pub(super) fn start(
     main_path: &Path,
     text_path: &Path,
     main: &Connection,
     unindexed: Arc<Unindexed>,
+    recorded: &Unindexed,
 ) -> Result<Link> {
     let connection = open(main_path, text_path).map_err(|error| {
         StoreError::Unavailable(
             anyhow::Error::new(error).context(format!("cannot open {}", text_path.display())),
         )
     })?;
-    let committed = recover(&connection, main, &unindexed).map_err(|error| {
+    let committed = recover(&connection, main, recorded).map_err(|error| {
         StoreError::Backend(anyhow::anyhow!(
             "cannot bring the full-text index {} up to date: {error}",
             text_path.display()

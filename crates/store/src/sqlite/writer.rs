@@ -160,6 +160,28 @@ impl WriterHandle {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
     {
+        let answer = self.queue(inserts_only, work)?;
+        answer.await.map_err(|_| {
+            StoreError::Backend(anyhow::anyhow!(
+                "the store's writer stopped before answering"
+            ))
+        })?
+    }
+
+    /// Queues `work` for the next group without waiting for it: it is durable with the first
+    /// commit after it, and a write queued later by the same thread commits with it or after.
+    pub(super) fn send<F>(&self, work: F) -> Result<()>
+    where
+        F: FnOnce(&Transaction<'_>, &mut Names) -> Result<()> + Send + 'static,
+    {
+        self.queue(false, work).map(drop)
+    }
+
+    fn queue<T, F>(&self, inserts_only: bool, work: F) -> Result<oneshot::Receiver<Result<T>>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(TypedJob {
             work: Some(work),
@@ -170,11 +192,7 @@ impl WriterHandle {
         self.sender.send(job).map_err(|_| {
             StoreError::Unavailable(anyhow::anyhow!("the store's writer has stopped"))
         })?;
-        answer.await.map_err(|_| {
-            StoreError::Backend(anyhow::anyhow!(
-                "the store's writer stopped before answering"
-            ))
-        })?
+        Ok(answer)
     }
 }
 

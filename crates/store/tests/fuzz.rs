@@ -272,6 +272,19 @@ fn same_value(left: &Value, right: &Value) -> bool {
 /// and without.
 #[test]
 fn equality_after_updates_matches_a_model() {
+    updates_match_a_model(0, 4);
+}
+
+/// The same over 600 documents put first, so that the operations move documents in and out of
+/// sealed posting blocks (128 documents each), not only tails.
+#[test]
+fn equality_after_updates_in_sealed_blocks_matches_a_model() {
+    updates_match_a_model(600, 600);
+}
+
+/// Puts `base` documents (`d0`, `d1`, …) in one batch, then runs random operations on
+/// documents `d0` to `d{documents - 1}` and checks every equality search against a model.
+fn updates_match_a_model(base: usize, documents: usize) {
     use skep_store::DeleteMode;
     use skep_store::sqlite::BlockValues;
 
@@ -287,9 +300,10 @@ fn equality_after_updates_matches_a_model() {
         ..ProptestConfig::default()
     };
     let mut runner = proptest::test_runner::TestRunner::new(config);
-    // (document 0..4, Some(body) = put or update, None = hard delete)
-    let operation = (0..4_usize, proptest::option::weighted(0.85, small_body()));
+    // (document, Some(body) = put or update, None = hard delete)
+    let operation = (0..documents, proptest::option::weighted(0.85, small_body()));
     let strategy = (
+        proptest::collection::vec(small_body(), base..=base),
         proptest::collection::vec(operation, 1..24),
         prop_oneof![
             Just(BlockValues::Frequent),
@@ -298,7 +312,7 @@ fn equality_after_updates_matches_a_model() {
         ],
     );
     runner
-        .run(&strategy, |(operations, block_values)| {
+        .run(&strategy, |(bodies, operations, block_values)| {
             let directory = tempfile::tempdir().unwrap();
             runtime.block_on(async {
                 let options = SqliteOptions {
@@ -310,6 +324,21 @@ fn equality_after_updates_matches_a_model() {
                     .unwrap();
                 let mut model: std::collections::BTreeMap<String, Map<String, Value>> =
                     std::collections::BTreeMap::new();
+                let batch: Vec<NewDocument> = bodies
+                    .into_iter()
+                    .enumerate()
+                    .map(|(number, body)| {
+                        model.insert(format!("d{number}"), body.clone());
+                        NewDocument {
+                            id: Some(format!("d{number}")),
+                            parent: None,
+                            body,
+                        }
+                    })
+                    .collect();
+                for result in store.put_many("m", batch).await.unwrap() {
+                    result.unwrap();
+                }
                 for (document, body) in operations {
                     let id = format!("d{document}");
                     match (body, model.contains_key(&id)) {

@@ -147,3 +147,76 @@ async fn rows_of_older_files_are_found_and_removed_once_blocks_are_on() {
         "{in_blocks} blocks, {in_rows} rows"
     );
 }
+
+/// A file whose blocks table is keyed by value (as files were before rowid blocks) gets the
+/// current table when it opens, with every block: its documents are found, updated and removed.
+#[tokio::test]
+async fn blocks_keyed_by_value_move_to_the_current_table_when_the_file_opens() {
+    use serde_json::json;
+    use skep_store::{DeleteMode, NewDocument, Page, Query};
+
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("keyed.db");
+    let body = |status: &str| json!({"status": status}).as_object().unwrap().clone();
+    let store = open_at(&path, BlockValues::Frequent).await;
+    for number in 0..300 {
+        let status = if number % 3 == 0 { "Resolved" } else { "Open" };
+        let document = NewDocument {
+            id: Some(format!("c{number}")),
+            parent: None,
+            body: body(status),
+        };
+        store.put("case", document).await.unwrap();
+    }
+    drop(store);
+    let table_sql = |path: &std::path::Path| -> String {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'field_blocks'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap()
+    };
+    assert!(!table_sql(&path).contains("WITHOUT ROWID"));
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "BEGIN;
+             CREATE TABLE keyed (kind INTEGER NOT NULL, path INTEGER NOT NULL, value NOT NULL,
+                 first INTEGER NOT NULL, docs BLOB NOT NULL,
+                 PRIMARY KEY (kind, path, value, first)) WITHOUT ROWID;
+             INSERT INTO keyed SELECT kind, path, value, first, docs FROM field_blocks;
+             DROP VIEW field_values;
+             DROP TABLE field_blocks;
+             ALTER TABLE keyed RENAME TO field_blocks;
+             CREATE VIEW field_values AS
+                 SELECT kind, path, value, doc FROM field_rows
+                 UNION ALL
+                 SELECT b.kind, b.path, b.value, j.value AS doc
+                 FROM field_blocks b, json_each(b.docs) j;
+             COMMIT;",
+        )
+        .unwrap();
+    assert!(table_sql(&path).contains("WITHOUT ROWID"));
+
+    let store = open_at(&path, BlockValues::Frequent).await;
+    assert!(!table_sql(&path).contains("WITHOUT ROWID"));
+    let count = |status: &'static str| {
+        let store = store.clone();
+        async move {
+            let query = Query::parse(&json!({"status": status})).unwrap();
+            let hits = store.search("case", &query, Page::ALL, &[]).await.unwrap();
+            assert_eq!(hits.total, store.count("case", &query).await.unwrap());
+            hits.total
+        }
+    };
+    assert_eq!((count("Open").await, count("Resolved").await), (200, 100));
+    store
+        .update("case", "c1", None, body("Resolved"))
+        .await
+        .unwrap();
+    store.delete("case", "c0", DeleteMode::Hard).await.unwrap();
+    assert_eq!((count("Open").await, count("Resolved").await), (199, 100));
+}

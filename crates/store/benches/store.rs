@@ -518,7 +518,8 @@ async fn main() {
         samples,
     );
 
-    // Updates of older documents: each changes one field (the status, as an analyst does), or
+    // Updates of the 1,000 newest documents (the first page of the default order, as the ids
+    // above were read), the ones analysts work on: each changes one field (the status), or
     // rewrites the whole body (every value leaves its posting block and joins another). One
     // caller, each update durable on its own; then four callers, whose updates share commits.
     // Last, as they change the documents the reads above measured.
@@ -550,7 +551,7 @@ async fn main() {
         let rate = count as f64 / start.elapsed().as_secs_f64();
         table.0.push((
             format!(
-                "updates of older documents, {} (durable, {callers} caller(s))",
+                "updates of the newest documents, {} (durable, {callers} caller(s))",
                 if whole { "whole body" } else { "status only" }
             ),
             format!("{rate:.0} /s"),

@@ -7,7 +7,12 @@
 //! documents are in its tail block (`first` = [`TAIL`]), which new documents are appended to;
 //! the full parts of a tail are sealed under their first document. Every sealed document is
 //! older than the tail's, and a sealed document is in the block with the greatest `first` not
-//! above it.
+//! above it (a sealed block's `first` is a lower bound of its documents, kept when its first
+//! document leaves).
+//!
+//! The table is a rowid table with its key as a unique index (see [`BLOCKS_TABLE`]), so where a
+//! block is stored is up to the writer: a batch's grown tails go to the end of the table,
+//! everything else stays where it is ([`Block`]).
 //!
 //! `docs` is a JSONB array of integers, so SQLite reads a block with `json_each`: the view
 //! `field_values` joins `field_rows` (the values kept as rows) with the expanded blocks, and
@@ -21,7 +26,8 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Statement, params};
 
-/// Documents per block before it is split (ids appended past it go to a new block).
+/// Documents per block: a tail is sealed in parts of this size; a sealed block that regains
+/// documents splits past twice that.
 const BLOCK_SIZE: usize = 128;
 
 /// The blocks table (created when a file turns blocks on). A rowid table: its inner pages hold

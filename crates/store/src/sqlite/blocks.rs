@@ -694,26 +694,35 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_sealed_block_keeps_its_key_and_place_when_its_first_document_leaves() {
+    /// A connection holding only the blocks table.
+    fn blocks_table() -> Connection {
         let connection = Connection::open_in_memory().unwrap();
         connection.execute_batch(BLOCKS_TABLE).unwrap();
+        connection
+    }
+
+    /// Every stored block as (rowid, first, documents), by key.
+    fn stored(connection: &Connection) -> Vec<(i64, i64, Vec<i64>)> {
+        connection
+            .prepare("SELECT rowid, first, docs FROM field_blocks ORDER BY first")
+            .unwrap()
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, decode(&row.get::<_, Vec<u8>>(2)?)))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_sealed_block_keeps_its_key_and_place_when_its_first_document_leaves() {
+        let connection = blocks_table();
         let value = SqlValue::Text("Open".into());
         let key = (1, 2, &value);
         let mut blocks = BlockWriter::new(&connection);
         let even: Vec<i64> = (1..=300).map(|n| n * 2).collect();
         blocks.add(key, &even).unwrap();
-        let rows = || -> Vec<(i64, i64, Vec<i64>)> {
-            connection
-                .prepare("SELECT rowid, first, docs FROM field_blocks ORDER BY first")
-                .unwrap()
-                .query_map([], |row| {
-                    Ok((row.get(0)?, row.get(1)?, decode(&row.get::<_, Vec<u8>>(2)?)))
-                })
-                .unwrap()
-                .map(Result::unwrap)
-                .collect()
-        };
+        let rows = || stored(&connection);
         let before = rows();
         let keys = |rows: &[(i64, i64, Vec<i64>)]| -> Vec<(i64, i64)> {
             rows.iter()
@@ -747,8 +756,7 @@ mod tests {
 
     #[test]
     fn documents_land_in_one_block_each_and_leave_it() {
-        let connection = Connection::open_in_memory().unwrap();
-        connection.execute_batch(BLOCKS_TABLE).unwrap();
+        let connection = blocks_table();
         let value = SqlValue::Text("Open".into());
         let key = (1, 2, &value);
         let all: Vec<i64> = (1..=2_500).map(|n| n * 2).collect();
@@ -770,14 +778,9 @@ mod tests {
             .collect();
         assert!(prepared.iter().all(|count| *count <= 1), "{prepared:?}");
         drop(blocks);
-        let blocks: Vec<(i64, Vec<i64>)> = connection
-            .prepare("SELECT first, docs FROM field_blocks ORDER BY first")
-            .unwrap()
-            .query_map([], |row| {
-                Ok((row.get(0)?, decode(&row.get::<_, Vec<u8>>(1)?)))
-            })
-            .unwrap()
-            .map(Result::unwrap)
+        let blocks: Vec<(i64, Vec<i64>)> = stored(&connection)
+            .into_iter()
+            .map(|(_, first, docs)| (first, docs))
             .collect();
         let mut expected: Vec<i64> = all
             .iter()

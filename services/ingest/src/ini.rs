@@ -116,6 +116,16 @@ pub fn convert(text: &str) -> Result<Loaded, ConfigError> {
             "thehive" => &["url", "apikey", "observables", "whitelists"],
             "alert" => &["keywords", "tlp", "tags"],
             "case" => &["tlp", "tags", "tasks", "template", "files"],
+            // Skep's own pipeline settings, optional.
+            "ingest" => &[
+                "batch_size",
+                "concurrency",
+                "poll_interval_secs",
+                "retry_initial_ms",
+                "retry_max_secs",
+                "give_up_after_secs",
+                "metrics_listen",
+            ],
             "custom_observables" => {
                 for (key, value) in keys {
                     custom.insert(key.clone(), value.clone());
@@ -219,13 +229,31 @@ pub fn convert(text: &str) -> Result<Loaded, ConfigError> {
         case,
         custom_observables: custom,
     };
+    let mut ingest = IngestSettings::default();
+    let whole = |key: &str, default: u64| -> Result<u64, ConfigError> {
+        match get("ingest", key) {
+            None => Ok(default),
+            Some(value) => value.trim().parse().map_err(|_| {
+                ConfigError::new(format!("[ingest] {key} = {value:?} is not a number"))
+            }),
+        }
+    };
+    ingest.batch_size = whole("batch_size", ingest.batch_size as u64)? as usize;
+    ingest.concurrency = whole("concurrency", ingest.concurrency as u64)? as usize;
+    ingest.poll_interval_secs = whole("poll_interval_secs", ingest.poll_interval_secs)?;
+    ingest.retry_initial_ms = whole("retry_initial_ms", ingest.retry_initial_ms)?;
+    ingest.retry_max_secs = whole("retry_max_secs", ingest.retry_max_secs)?;
+    ingest.give_up_after_secs = whole("give_up_after_secs", ingest.give_up_after_secs)?;
+    if let Some(listen) = get("ingest", "metrics_listen") {
+        ingest.metrics_listen = listen.clone();
+    }
     let config = IngestConfig {
         cases: CasesTarget {
             url: required("thehive", "url")?,
             key: required("thehive", "apikey")?,
             timeout_secs: 30,
         },
-        ingest: IngestSettings::default(),
+        ingest,
         mailboxes: vec![mailbox],
     };
     Ok(Loaded { config, warnings })

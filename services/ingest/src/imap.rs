@@ -468,12 +468,20 @@ impl Mailbox {
     }
 
     /// Waits until the server reports a change (IDLE) or `timeout` passes; returns the session.
+    /// A change reported before IDLE took effect (during the pass, or while IDLE started) ends
+    /// the wait at once: the library files those under unsolicited responses, not as news.
     pub async fn idle(self, timeout: Duration) -> Result<Mailbox, ImapError> {
+        let notices = self.session.unsolicited_responses.clone();
+        if has_news(&notices) {
+            return Ok(self);
+        }
         let capabilities = self.capabilities;
         let mut handle = self.session.idle();
         handle.init().await?;
-        let (wait, _stop) = handle.wait_with_timeout(timeout);
-        wait.await?;
+        if !has_news(&notices) {
+            let (wait, _stop) = handle.wait_with_timeout(timeout);
+            wait.await?;
+        }
         let session = handle.done().await?;
         Ok(Mailbox {
             session,
@@ -485,6 +493,19 @@ impl Mailbox {
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
     }
+}
+
+/// Drains the unsolicited responses; true when one says the mailbox grew or changed.
+fn has_news(notices: &async_channel::Receiver<async_imap::types::UnsolicitedResponse>) -> bool {
+    use async_imap::types::UnsolicitedResponse;
+    let mut news = false;
+    while let Ok(notice) = notices.try_recv() {
+        news |= matches!(
+            notice,
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+        );
+    }
+    news
 }
 
 /// `1,2,5` (the server merges ranges itself).

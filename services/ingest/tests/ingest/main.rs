@@ -6,6 +6,7 @@
 mod support;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use serde_json::Value;
 use skep_ingest::Outcome;
@@ -623,4 +624,70 @@ async fn the_binary_reads_an_imap2thehive_file_and_exits_with_the_documented_cod
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(dovecot.search(FOLDER, "UNSEEN").await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_imports_new_mail_through_idle_and_counts_it_in_metrics() {
+    let Some(dovecot) = Dovecot::start().await else {
+        return;
+    };
+    let cases = Cases::start().await;
+    dovecot.append(FOLDER, &numbered(1)).await;
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = ingest_config(
+        &cases.url,
+        &cases.key,
+        (dovecot.imaps_port, "implicit"),
+        &dovecot.ca_file,
+        FOLDER,
+        "",
+    );
+    // Polling alone would wait 10 minutes: only IDLE brings the next mails in time.
+    config.ingest.poll_interval_secs = 600;
+    config.ingest.metrics_listen = format!("127.0.0.1:{metrics_port}");
+    let daemon = tokio::spawn(async move { skep_ingest::run_daemon(&config, None).await });
+
+    let count_cases = || async { cases.cases().await.len() };
+    assert!(
+        skep_testkit::wait_until(Duration::from_secs(60), || async {
+            count_cases().await == 1
+        })
+        .await
+    );
+    let more: Vec<Vec<u8>> = numbered(3).into_iter().skip(1).collect();
+    dovecot.append(FOLDER, &more).await;
+    assert!(
+        skep_testkit::wait_until(Duration::from_secs(60), || async {
+            count_cases().await == 3
+        })
+        .await,
+        "the daemon did not pick up new mail through IDLE"
+    );
+    assert_exactly_once(&cases, 3).await;
+    // Counted once confirmed, before the mails are marked: once marked, the counters are final.
+    assert!(
+        skep_testkit::wait_until(Duration::from_secs(60), || async {
+            dovecot.search(FOLDER, "UNSEEN").await.is_empty()
+        })
+        .await
+    );
+
+    let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    for line in [
+        "skep_ingest_mails_seen_total{mailbox=\"test\"} 3",
+        "skep_ingest_mails_imported_total{mailbox=\"test\"} 3",
+        "skep_ingest_mails_duplicate_total{mailbox=\"test\"} 0",
+        "skep_ingest_mails_failed_total{mailbox=\"test\"} 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
+    daemon.abort();
 }

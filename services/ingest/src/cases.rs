@@ -162,11 +162,18 @@ impl CasesClient {
                     Some(id) => (id.to_owned(), Submitted::Duplicate),
                     None => (self.create_case(plan).await?, Submitted::Created),
                 };
-                self.add_observables(&case_id, &plan.observables, plan.tlp)
-                    .await?;
-                for file in &plan.files {
-                    self.add_file(&case_id, file, plan.tlp).await?;
-                }
+                // The observable requests of one case go out together.
+                let files = plan
+                    .files
+                    .iter()
+                    .map(|file| self.add_file(&case_id, file, plan.tlp));
+                let (values, files) = futures_util::future::join(
+                    self.add_observables(&case_id, &plan.observables, plan.tlp),
+                    futures_util::future::try_join_all(files),
+                )
+                .await;
+                values?;
+                files?;
                 Ok(outcome)
             }
         }
@@ -234,25 +241,28 @@ impl CasesClient {
                 )),
             }
         }
-        for (data_type, tags, values) in groups {
-            let body = json!({
-                "dataType": data_type,
-                "data": values,
-                "tlp": tlp,
-                "tags": tags,
-                "message": found_message(tags),
-                "ioc": false,
-                "sighted": false,
+        let requests = groups
+            .into_iter()
+            .map(|(data_type, tags, values)| async move {
+                let body = json!({
+                    "dataType": data_type,
+                    "data": values,
+                    "tlp": tlp,
+                    "tags": tags,
+                    "message": found_message(tags),
+                    "ioc": false,
+                    "sighted": false,
+                });
+                let result = self
+                    .send(
+                        self.http
+                            .post(format!("{}/api/case/{case_id}/artifact", self.base))
+                            .json(&body),
+                    )
+                    .await;
+                accept_refused(result, case_id, data_type)
             });
-            let result = self
-                .send(
-                    self.http
-                        .post(format!("{}/api/case/{case_id}/artifact", self.base))
-                        .json(&body),
-                )
-                .await;
-            accept_refused(result, case_id, data_type)?;
-        }
+        futures_util::future::try_join_all(requests).await?;
         Ok(())
     }
 

@@ -405,6 +405,14 @@ impl Mailbox {
             .await?;
             fetched.extend(batch);
         }
+        if fetched.len() < uids.len() {
+            // Fewer messages than asked: expunged meanwhile, or a dropped connection that the
+            // fetch stream ended on quietly. A NOOP tells the two apart.
+            timed("NOOP", async {
+                Ok(self.session.run_command_and_check_ok("NOOP").await?)
+            })
+            .await?;
+        }
         fetched.sort_by_key(|fetch| fetch.uid);
         Ok(fetched)
     }
@@ -447,23 +455,23 @@ impl Mailbox {
         .await
     }
 
+    // STORE and EXPUNGE wait for the tagged OK: the library's response streams end quietly
+    // when the connection drops, which would pass an unstored flag off as stored.
     async fn store(&mut self, set: &str, query: &str) -> Result<(), ImapError> {
-        let _: Vec<_> = self
-            .session
-            .uid_store(set, query)
-            .await?
-            .try_collect()
+        self.session
+            .run_command_and_check_ok(format!("UID STORE {set} {query}"))
             .await?;
         Ok(())
     }
 
     /// `UID EXPUNGE` when offered (only our messages), else `EXPUNGE`.
     async fn expunge(&mut self, set: &str, uidplus: bool) -> Result<(), ImapError> {
-        if uidplus {
-            let _: Vec<_> = self.session.uid_expunge(set).await?.try_collect().await?;
+        let command = if uidplus {
+            format!("UID EXPUNGE {set}")
         } else {
-            let _: Vec<_> = self.session.expunge().await?.try_collect().await?;
-        }
+            "EXPUNGE".to_owned()
+        };
+        self.session.run_command_and_check_ok(command).await?;
         Ok(())
     }
 

@@ -169,20 +169,34 @@ impl MailboxRunner {
             .into_iter()
             .filter(|uid| !refused.contains(uid))
             .collect();
-        for batch in uids.chunks(self.settings.batch_size) {
-            self.batch(batch, report).await?;
+        let batches: Vec<&[u32]> = uids.chunks(self.settings.batch_size).collect();
+        let max = self.config.max_message_bytes;
+        let mut fetched = match batches.first() {
+            Some(first) => self
+                .connection()
+                .await?
+                .fetch(first, max)
+                .await
+                .map_err(Transient::Imap)?,
+            None => return Ok(()),
+        };
+        for index in 0..batches.len() {
+            // The next batch is fetched while this one's mails are being created.
+            fetched = self
+                .batch(fetched, batches.get(index + 1).copied(), report)
+                .await?;
         }
         Ok(())
     }
 
-    async fn batch(&mut self, uids: &[u32], report: &mut PassReport) -> Result<(), Transient> {
+    /// Processes one fetched batch; returns the next batch, fetched meanwhile.
+    async fn batch(
+        &mut self,
+        fetched: Vec<crate::imap::Fetched>,
+        next: Option<&[u32]>,
+        report: &mut PassReport,
+    ) -> Result<Vec<crate::imap::Fetched>, Transient> {
         let max = self.config.max_message_bytes;
-        let fetched = self
-            .connection()
-            .await?
-            .fetch(uids, max)
-            .await
-            .map_err(Transient::Imap)?;
         let now = chrono::Utc::now().timestamp_millis();
         let plans: Vec<(u32, Plan)> = fetched
             .iter()
@@ -230,20 +244,32 @@ impl MailboxRunner {
                 leaders.push(index);
             }
         }
-        let this = &*self;
+        if self.connection.is_none() {
+            self.connection().await?;
+        }
+        let (cases, settings) = (&self.cases, &self.settings);
         let existing = &existing;
         let mut submissions: Vec<Submission<'_>> = Vec::with_capacity(leaders.len());
         for index in leaders {
             let plan = &plans[index].1;
             submissions.push(Box::pin(async move {
-                (index, this.submit(plan, existing).await)
+                (index, submit(cases, settings, plan, existing).await)
             }));
         }
-        let outcomes: Vec<(usize, Result<Submitted, CasesError>)> =
-            futures_util::stream::iter(submissions)
-                .buffer_unordered(self.settings.concurrency)
-                .collect()
-                .await;
+        let connection = self.connection.as_mut().expect("opened above");
+        let (outcomes, next_fetched): (Vec<(usize, Result<Submitted, CasesError>)>, _) =
+            futures_util::future::join(
+                futures_util::stream::iter(submissions)
+                    .buffer_unordered(settings.concurrency)
+                    .collect(),
+                async {
+                    match next {
+                        Some(uids) => connection.fetch(uids, max).await,
+                        None => Ok(Vec::new()),
+                    }
+                },
+            )
+            .await;
 
         let mut done = Vec::new();
         let mut unreachable = None;
@@ -297,38 +323,7 @@ impl MailboxRunner {
             .map_err(Transient::Imap)?;
         match unreachable {
             Some(error) => Err(Transient::Cases(error)),
-            None => Ok(()),
-        }
-    }
-
-    /// Submits one plan; a retry after an unreachable service first looks the key up again,
-    /// so a case created by the lost attempt is completed, not created twice.
-    async fn submit(&self, plan: &Plan, existing: &Existing) -> Result<Submitted, CasesError> {
-        if plan.kind == Kind::Alert && existing.alerts.contains(&plan.key) {
-            return Ok(Submitted::Duplicate);
-        }
-        let mut known_case = existing.cases.get(&plan.key).cloned();
-        let mut attempt = 0u32;
-        loop {
-            let result = self.cases.submit(plan, known_case.as_deref()).await;
-            match result {
-                Err(CasesError::Unreachable(_)) if attempt < 3 => {
-                    tokio::time::sleep(self.settings.backoff(attempt)).await;
-                    attempt += 1;
-                    match self.cases.existing(std::slice::from_ref(&plan.key)).await {
-                        Ok(found) => {
-                            if plan.kind == Kind::Alert && found.alerts.contains(&plan.key) {
-                                return Ok(Submitted::Duplicate);
-                            }
-                            if let Some(id) = found.cases.get(&plan.key) {
-                                known_case = Some(id.clone());
-                            }
-                        }
-                        Err(error) => return Err(error),
-                    }
-                }
-                other => return other,
-            }
+            None => next_fetched.map_err(Transient::Imap),
         }
     }
 
@@ -367,6 +362,42 @@ impl MailboxRunner {
     pub async fn close(&mut self) {
         if let Some(mailbox) = self.connection.take() {
             mailbox.close().await;
+        }
+    }
+}
+
+/// Submits one plan; a retry after an unreachable service first looks the key up again, so a
+/// case created by the lost attempt is completed, not created twice.
+async fn submit(
+    cases: &CasesClient,
+    settings: &IngestSettings,
+    plan: &Plan,
+    existing: &Existing,
+) -> Result<Submitted, CasesError> {
+    if plan.kind == Kind::Alert && existing.alerts.contains(&plan.key) {
+        return Ok(Submitted::Duplicate);
+    }
+    let mut known_case = existing.cases.get(&plan.key).cloned();
+    let mut attempt = 0u32;
+    loop {
+        let result = cases.submit(plan, known_case.as_deref()).await;
+        match result {
+            Err(CasesError::Unreachable(_)) if attempt < 3 => {
+                tokio::time::sleep(settings.backoff(attempt)).await;
+                attempt += 1;
+                match cases.existing(std::slice::from_ref(&plan.key)).await {
+                    Ok(found) => {
+                        if plan.kind == Kind::Alert && found.alerts.contains(&plan.key) {
+                            return Ok(Submitted::Duplicate);
+                        }
+                        if let Some(id) = found.cases.get(&plan.key) {
+                            known_case = Some(id.clone());
+                        }
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            other => return other,
         }
     }
 }

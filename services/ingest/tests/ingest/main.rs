@@ -50,6 +50,10 @@ fn corpus() -> Vec<(&'static str, Vec<u8>)> {
             b"From: c@partner.net\r\nSubject: =?iso-8859-1?q?Gr=FC=DFe?=\r\nMessage-ID: <latin1-1@partner.net>\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nSch\xf6ne Gr\xfc\xdfe aus M\xfcnchen\r\n".to_vec(),
         ),
         (
+            "unknown-charset",
+            b"From: g@partner.net\r\nSubject: Odd charset\r\nMessage-ID: <odd-1@partner.net>\r\nContent-Type: text/plain; charset=x-klingon\r\n\r\nqapla 198.51.100.77\r\n".to_vec(),
+        ),
+        (
             "no-message-id",
             crlf("From: d@partner.net\nSubject: No id here\n\nbody without id\n"),
         ),
@@ -287,6 +291,11 @@ async fn every_kind_of_mail_becomes_a_case_or_an_alert_and_the_mailbox_is_marked
             .unwrap()
             .starts_with("Schöne Grüße aus München")
     );
+
+    // Unknown charset: imported, read as UTF-8, tagged.
+    let odd = &by_title["Odd charset"];
+    assert!(tags(odd).contains(&"ingest:unknown-charset".to_owned()));
+    assert!(odd["description"].as_str().unwrap().starts_with("qapla"));
 
     // No Message-ID: imported (its key is the hash of the raw message).
     assert!(by_title.contains_key("No id here"));

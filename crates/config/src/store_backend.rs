@@ -27,6 +27,7 @@ impl StoreConfig {
                     index_prefix: es.index_prefix.clone(),
                     tls_ca_file: es.tls_ca_file.clone(),
                     tls_insecure: es.tls_insecure,
+                    ..Default::default()
                 })
             }
         }

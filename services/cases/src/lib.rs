@@ -111,6 +111,7 @@ fn store_backend(config: &CasesConfig) -> skep_store::Backend {
                 index_prefix: es.index_prefix.clone(),
                 tls_ca_file: es.tls_ca_file.clone(),
                 tls_insecure: es.tls_insecure,
+                ..Default::default()
             })
         }
     }

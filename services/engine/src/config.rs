@@ -72,6 +72,7 @@ impl EngineConfig {
                     index_prefix: elasticsearch.index_prefix.clone(),
                     tls_ca_file: elasticsearch.tls_ca_file.clone(),
                     tls_insecure: elasticsearch.tls_insecure,
+                    ..Default::default()
                 })
             }
         }

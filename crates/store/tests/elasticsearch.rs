@@ -1325,3 +1325,24 @@ async fn several_nodes_are_asked_in_turn() {
     assert_eq!(counts, [4, 5]);
     assert_eq!(first.requests().len() + second.requests().len(), 3);
 }
+
+#[tokio::test]
+async fn a_request_that_cannot_reach_a_node_is_sent_to_the_next() {
+    let cluster = scripted::start(vec![
+        scripted::info(),
+        (200, serde_json::json!({"count": 1})),
+        (200, serde_json::json!({"count": 2})),
+    ])
+    .await;
+    let settings = EsSettings {
+        url: format!("http://127.0.0.1:{},{}", closed_port(), cluster.url),
+        ..settings_for(&cluster)
+    };
+    let store = ElasticStore::open(&settings).await.unwrap();
+
+    let one = store.count("case", &skep_store::Query::All).await.unwrap();
+    let two = store.count("case", &skep_store::Query::All).await.unwrap();
+
+    assert_eq!((one, two), (1, 2));
+    assert_eq!(cluster.requests().len(), 3);
+}

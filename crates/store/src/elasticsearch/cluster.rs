@@ -130,6 +130,33 @@ pub(super) fn copy_error(error: &StoreError) -> StoreError {
     }
 }
 
+/// Whether a request failed before reaching its node (connection refused or reset while
+/// connecting, name resolution, TLS handshake): sending it to another node cannot apply it twice.
+pub(super) fn never_sent(error: &elasticsearch::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<reqwest::Error>())
+        .is_some_and(reqwest::Error::is_connect)
+}
+
+/// Sends the request `make` builds and waits for its answer; a request that could not reach
+/// its node is built and sent again, to the next node of the pool, up to once per node.
+pub(super) async fn send_to_any<F, Fut>(nodes: usize, mut make: F) -> crate::Result<Reply>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Response, elasticsearch::Error>>,
+{
+    let mut tried = 1;
+    loop {
+        match make().await {
+            Err(error) if tried < nodes && never_sent(&error) => {
+                tracing::warn!(error = %error, "an elasticsearch node is unreachable; trying the next");
+                tried += 1;
+            }
+            result => return reply(result).await,
+        }
+    }
+}
+
 pub(super) fn unreachable(error: elasticsearch::Error) -> StoreError {
     StoreError::Unavailable(anyhow::Error::new(error).context("cannot reach elasticsearch"))
 }

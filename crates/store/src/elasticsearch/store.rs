@@ -18,8 +18,8 @@ use super::EsSettings;
 use super::aggregate::{empty_aggregations, from_es_aggregations, queries_mut, to_es_aggregations};
 use super::cluster::{
     Reply, backend, copy_error, duplicate, error_text, generate_id, hits_of, is_missing_index,
-    malformed, not_found, reply, search_failure, stale, to_i64, total_of, transport, unexpected,
-    version_of,
+    malformed, node_urls, not_found, search_failure, send_to_any, stale, to_i64, total_of,
+    transport, unexpected, version_of,
 };
 use super::mapping::{self, ClusterFeatures, Hidden, PARENT_FIELD};
 use super::translate::{
@@ -72,6 +72,8 @@ pub struct ElasticStore {
     unindexed: Unindexed,
     /// Kinds whose writes do not wait for a refresh.
     eventual: RwLock<HashSet<String>>,
+    /// Number of node URLs (a request that cannot reach one is sent to the next).
+    nodes: usize,
 }
 
 // Written by hand: the client's own Debug output includes the credentials.
@@ -108,10 +110,11 @@ impl ElasticStore {
         mapping::validate_prefix(&settings.index_prefix)
             .map_err(|message| backend(anyhow::anyhow!(message)))?;
         let client = Elasticsearch::new(transport(settings).await?);
+        let nodes = node_urls(&settings.url)?.len();
         let deadline = Instant::now() + settings.startup_timeout;
         let mut pause = Duration::from_millis(250);
         let info = loop {
-            let error = match reply(client.info().send().await).await {
+            let error = match send_to_any(nodes, || client.info().send()).await {
                 Ok(reply) if reply.status == 200 => break reply,
                 Ok(reply) => unexpected(&reply, "info"),
                 Err(error) => error,
@@ -136,6 +139,7 @@ impl ElasticStore {
             sequence: AtomicU64::new(0),
             unindexed: Unindexed::default(),
             eventual: RwLock::new(HashSet::new()),
+            nodes,
         };
         tracing::info!(
             url = %settings.url,
@@ -187,14 +191,13 @@ impl ElasticStore {
         if self.lock_indices().contains(&name) {
             return Ok(name);
         }
-        let reply = reply(
-            self.client
-                .indices()
+        let indices = self.client.indices();
+        let reply = send_to_any(self.nodes, || {
+            indices
                 .create(IndicesCreateParts::Index(&name))
                 .body(mapping::index_body(self.features))
                 .send()
-                .await,
-        )
+        })
         .await?;
         let exists = reply.body["error"]["type"] == "resource_already_exists_exception";
         if reply.status != 200 && !exists {
@@ -226,7 +229,10 @@ impl ElasticStore {
         kind: &str,
         id: &str,
     ) -> crate::Result<Option<(Document, Hidden)>> {
-        let reply = reply(self.client.get(GetParts::IndexId(index, id)).send().await).await?;
+        let reply = send_to_any(self.nodes, || {
+            self.client.get(GetParts::IndexId(index, id)).send()
+        })
+        .await?;
         match reply.status {
             200 if reply.body["found"] == true => {
                 let (document, deleted) = document_from_hit(kind, &reply.body)?;
@@ -256,15 +262,17 @@ impl ElasticStore {
         version: Version,
     ) -> crate::Result<Write> {
         let send = |source: Value| {
-            let mut request = self
-                .client
-                .index(IndexParts::IndexId(index, &hidden.id))
-                .if_seq_no(to_i64(version.seq_no))
-                .if_primary_term(to_i64(version.primary_term));
-            if let Some(refresh) = self.refresh_for(&hidden.kind) {
-                request = request.refresh(refresh);
-            }
-            async move { reply(request.body(source).send().await).await }
+            send_to_any(self.nodes, move || {
+                let mut request = self
+                    .client
+                    .index(IndexParts::IndexId(index, &hidden.id))
+                    .if_seq_no(to_i64(version.seq_no))
+                    .if_primary_term(to_i64(version.primary_term));
+                if let Some(refresh) = self.refresh_for(&hidden.kind) {
+                    request = request.refresh(refresh);
+                }
+                request.body(source.clone()).send()
+            })
         };
         let mut reply = send(mapping::source(
             body,
@@ -393,14 +401,14 @@ impl ElasticStore {
         if let Some(field) = only_field {
             body["_source"] = json!([field]);
         }
-        let first = reply(
+        let indices = [index];
+        let first = send_to_any(self.nodes, || {
             self.client
-                .search(SearchParts::Index(&[index]))
+                .search(SearchParts::Index(&indices))
                 .scroll(SCROLL_KEEP_ALIVE)
-                .body(body)
+                .body(body.clone())
                 .send()
-                .await,
-        )
+        })
         .await?;
         let mut response = match first.status {
             200 => first.body,
@@ -420,13 +428,12 @@ impl ElasticStore {
             let Some(id) = scroll_id.as_deref() else {
                 break Ok(total);
             };
-            let next = match reply(
+            let next = match send_to_any(self.nodes, || {
                 self.client
                     .scroll(ScrollParts::None)
                     .body(json!({"scroll": SCROLL_KEEP_ALIVE, "scroll_id": id}))
                     .send()
-                    .await,
-            )
+            })
             .await
             {
                 Ok(next) => next,
@@ -458,13 +465,13 @@ impl ElasticStore {
 
     /// One search; `None` when the index does not exist (yet).
     async fn search_request(&self, index: &str, body: Value) -> crate::Result<Option<Value>> {
-        let reply = reply(
+        let indices = [index];
+        let reply = send_to_any(self.nodes, || {
             self.client
-                .search(SearchParts::Index(&[index]))
-                .body(body)
+                .search(SearchParts::Index(&indices))
+                .body(body.clone())
                 .send()
-                .await,
-        )
+        })
         .await?;
         match reply.status {
             200 => Ok(Some(reply.body)),
@@ -497,11 +504,15 @@ impl ElasticStore {
                     std::iter::once(action.clone()).chain(source.clone())
                 })
                 .collect();
-            let mut request = self.client.bulk(BulkParts::Index(index));
-            if wait {
-                request = request.refresh(Refresh::WaitFor);
-            }
-            let failure = match reply(request.body(lines).send().await).await {
+            let sent = send_to_any(self.nodes, || {
+                let mut request = self.client.bulk(BulkParts::Index(index));
+                if wait {
+                    request = request.refresh(Refresh::WaitFor);
+                }
+                request.body(lines.clone()).send()
+            })
+            .await;
+            let failure = match sent {
                 Ok(answer) if answer.status == 200 => match bulk_items(&answer, pending.len()) {
                     Ok(items) => {
                         let mut rejected = Vec::new();
@@ -658,15 +669,18 @@ impl Store for ElasticStore {
     async fn put(&self, kind: &str, document: NewDocument) -> crate::Result<Document> {
         let hidden = self.hidden_for_new(kind, &document)?;
         let index = self.write_index(kind).await?;
+        let (index, id) = (index.as_str(), hidden.id.as_str());
         let send = |source: Value| {
-            let mut request = self
-                .client
-                .index(IndexParts::IndexId(&index, &hidden.id))
-                .op_type(OpType::Create);
-            if let Some(refresh) = self.refresh_for(kind) {
-                request = request.refresh(refresh);
-            }
-            async move { reply(request.body(source).send().await).await }
+            send_to_any(self.nodes, move || {
+                let mut request = self
+                    .client
+                    .index(IndexParts::IndexId(index, id))
+                    .op_type(OpType::Create);
+                if let Some(refresh) = self.refresh_for(kind) {
+                    request = request.refresh(refresh);
+                }
+                request.body(source.clone()).send()
+            })
         };
         let mut reply = send(mapping::source(
             &document.body,
@@ -799,11 +813,14 @@ impl Store for ElasticStore {
             return self.set_deleted(kind, id, true).await.map(|_| ());
         }
         let index = self.read_index(kind)?;
-        let mut request = self.client.delete(DeleteParts::IndexId(&index, id));
-        if let Some(refresh) = self.refresh_for(kind) {
-            request = request.refresh(refresh);
-        }
-        let reply = reply(request.send().await).await?;
+        let reply = send_to_any(self.nodes, || {
+            let mut request = self.client.delete(DeleteParts::IndexId(&index, id));
+            if let Some(refresh) = self.refresh_for(kind) {
+                request = request.refresh(refresh);
+            }
+            request.send()
+        })
+        .await?;
         match reply.status {
             200 => Ok(()),
             404 => Err(not_found(kind, id)),
@@ -917,13 +934,14 @@ impl Store for ElasticStore {
     async fn count(&self, kind: &str, query: &Query) -> crate::Result<u64> {
         let index = self.read_index(kind)?;
         let query = self.translate(query).await?;
-        let reply = reply(
+        let indices = [index.as_str()];
+        let body = json!({"query": live(query)});
+        let reply = send_to_any(self.nodes, || {
             self.client
-                .count(CountParts::Index(&[&index]))
-                .body(json!({"query": live(query)}))
+                .count(CountParts::Index(&indices))
+                .body(body.clone())
                 .send()
-                .await,
-        )
+        })
         .await?;
         match reply.status {
             200 => reply.body["count"]

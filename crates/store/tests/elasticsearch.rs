@@ -1346,3 +1346,57 @@ async fn a_request_that_cannot_reach_a_node_is_sent_to_the_next() {
     assert_eq!((one, two), (1, 2));
     assert_eq!(cluster.requests().len(), 3);
 }
+
+#[tokio::test]
+async fn a_deep_page_walks_ids_only_then_fetches_the_window_by_id() {
+    use serde_json::json;
+    let ids: Vec<serde_json::Value> = (0..10_005)
+        .map(|n| json!({"_id": format!("d{n}"), "sort": [n]}))
+        .collect();
+    let stored = |id: &str| json!({"_id": id, "_seq_no": 3, "_primary_term": 1, "_source": {"_skep_body": {"id": id}}});
+    let cluster = scripted::start(vec![
+        scripted::info(),
+        (
+            200,
+            json!({"_scroll_id": "s1", "hits": {"total": {"value": 20_000}, "hits": ids}}),
+        ),
+        (200, json!({"succeeded": true})),
+        // Answered in another order than the window's.
+        (
+            200,
+            json!({"hits": {"hits": [stored("d10001"), stored("d10000")]}}),
+        ),
+    ])
+    .await;
+    let store = ElasticStore::open(&settings_for(&cluster)).await.unwrap();
+    let page = skep_store::Page {
+        offset: 10_000,
+        limit: Some(2),
+    };
+
+    let hits = store
+        .search("case", &skep_store::Query::All, page, &[])
+        .await
+        .unwrap();
+
+    assert_eq!(hits.total, 20_000);
+    assert_eq!(
+        hits.documents
+            .iter()
+            .map(|d| d.id.as_str())
+            .collect::<Vec<_>>(),
+        ["d10000", "d10001"]
+    );
+    let requests = cluster.requests();
+    assert_eq!(
+        requests[1].json()["_source"],
+        json!(false),
+        "no bodies while walking"
+    );
+    assert!(requests[1].has_parameter("scroll=1m"));
+    assert_eq!(requests[2].path(), "/_search/scroll");
+    assert_eq!(
+        requests[3].json()["query"]["bool"]["filter"][0],
+        json!({"ids": {"values": ["d10000", "d10001"]}})
+    );
+}

@@ -367,39 +367,45 @@ impl ElasticStore {
     ) -> crate::Result<Vec<String>> {
         let mut values = Vec::new();
         let mut seen = HashSet::new();
-        self.scan(index, query, to_es_sort(&[]), Some(PARENT_FIELD), |hit| {
-            let value = match collect {
-                Collect::DocumentIds => hit["_id"].as_str(),
-                Collect::ParentIds => hit["_source"][PARENT_FIELD].as_str(),
-            };
-            if let Some(value) = value
-                && seen.insert(value.to_owned())
-            {
-                values.push(value.to_owned());
-            }
-            true
-        })
+        self.scan(
+            index,
+            query,
+            to_es_sort(&[]),
+            Some(json!([PARENT_FIELD])),
+            |hit| {
+                let value = match collect {
+                    Collect::DocumentIds => hit["_id"].as_str(),
+                    Collect::ParentIds => hit["_source"][PARENT_FIELD].as_str(),
+                };
+                if let Some(value) = value
+                    && seen.insert(value.to_owned())
+                {
+                    values.push(value.to_owned());
+                }
+                true
+            },
+        )
         .await?;
         Ok(values)
     }
 
     /// Visits every live hit of `index` matching `query` in `sort` order, through a scroll,
-    /// until `visit` answers false (with only `only_field` of each `_source` when given).
+    /// until `visit` answers false (with `source` as the request's `_source` filter when given).
     /// Returns the total number of matches.
     async fn scan(
         &self,
         index: &str,
         query: Value,
         sort: Value,
-        only_field: Option<&str>,
+        source: Option<Value>,
         mut visit: impl FnMut(&Value) -> bool + Send,
     ) -> crate::Result<u64> {
         let mut body = search_body(query, sort, 0, SCAN_BATCH);
         if let Some(object) = body.as_object_mut() {
             object.remove("from");
         }
-        if let Some(field) = only_field {
-            body["_source"] = json!([field]);
+        if let Some(source) = source {
+            body["_source"] = source;
         }
         let indices = [index];
         let first = send_to_any(self.nodes, || {
@@ -461,6 +467,34 @@ impl ElasticStore {
             }
         }
         outcome
+    }
+
+    /// The live documents of `ids`, in that order (one deleted meanwhile is left out).
+    async fn fetch_window(
+        &self,
+        index: &str,
+        kind: &str,
+        ids: &[String],
+    ) -> crate::Result<Vec<Document>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let body = json!({
+            "query": live(json!({"ids": {"values": ids}})),
+            "size": ids.len(),
+            "track_total_hits": false,
+            "seq_no_primary_term": true
+        });
+        let Some(response) = self.search_request(index, body).await? else {
+            return Ok(Vec::new());
+        };
+        let mut found: std::collections::HashMap<String, Document> = hits_of(&response)?
+            .iter()
+            .map(|hit| {
+                document_from_hit(kind, hit).map(|(document, _)| (document.id.clone(), document))
+            })
+            .collect::<crate::Result<_>>()?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     /// One search; `None` when the index does not exist (yet).
@@ -899,7 +933,30 @@ impl Store for ElasticStore {
                 .collect::<crate::Result<Vec<_>>>()?;
             return Ok(Hits { total, documents });
         }
-        // Deep or unlimited windows: walk the matches in order, keeping the requested window.
+        // A deep window: walk the matches in order reading their ids only, then fetch the
+        // window's documents by id, so the pages before it cost no bodies.
+        if let Some(limit) = page.limit {
+            let end = page.offset.saturating_add(limit);
+            let mut window = Vec::new();
+            let mut position: u64 = 0;
+            let total = self
+                .scan(&index, query, sort, Some(json!(false)), |hit| {
+                    if position >= end {
+                        return false;
+                    }
+                    if position >= page.offset
+                        && let Some(id) = hit["_id"].as_str()
+                    {
+                        window.push(id.to_owned());
+                    }
+                    position += 1;
+                    true
+                })
+                .await?;
+            let documents = self.fetch_window(&index, kind, &window).await?;
+            return Ok(Hits { total, documents });
+        }
+        // Every match: walk them in order with their bodies.
         let mut documents = Vec::new();
         let mut position: u64 = 0;
         let mut failure = None;

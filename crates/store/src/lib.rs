@@ -18,6 +18,7 @@ mod ids;
 pub mod query;
 pub mod sqlite;
 mod unindexed;
+mod words;
 
 use std::sync::Arc;
 

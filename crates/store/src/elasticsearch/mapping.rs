@@ -52,7 +52,7 @@ pub const WORDS_ANALYZER: &str = "skep_words";
 pub const FOLDED_ANALYZER: &str = "skep_folded";
 /// What separates words (Java regular expression of a `pattern` tokenizer): anything but
 /// letters, digits and combining marks. The SQLite backend splits at the same characters
-/// (`sqlite/words.rs`: alphanumeric characters and joining marks), so `evil.com`, `1.2.3.4`,
+/// (`words.rs`: alphanumeric characters and joining marks), so `evil.com`, `1.2.3.4`,
 /// `bob@example.org` and `dog's` are several words on both backends, and a run of CJK
 /// ideographs is one.
 pub const WORD_SPLIT_PATTERN: &str = "[^\\p{IsAlphabetic}\\p{N}\\p{M}]+";

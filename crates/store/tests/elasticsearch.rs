@@ -190,8 +190,8 @@ mod scripted {
     use std::sync::{Arc, Mutex};
 
     use serde_json::{Value, json};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use tokio::net::TcpListener;
 
     /// One request as the cluster received it.
     #[derive(Debug, Clone)]
@@ -274,8 +274,46 @@ mod scripted {
         Cluster { url, requests }
     }
 
+    /// [`start`] behind TLS, with the certificate and key (PEM files) given.
+    pub async fn start_tls(replies: Vec<(u16, Value)>, cert: &str, key: &str) -> Cluster {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_file_iter(cert)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(key).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let replies = Arc::new(Mutex::new(VecDeque::from(replies)));
+        let (recorded, scripted) = (requests.clone(), replies.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, recorded, scripted) =
+                    (acceptor.clone(), recorded.clone(), scripted.clone());
+                tokio::spawn(async move {
+                    // A client refusing the certificate ends the handshake: nothing to serve.
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        serve(stream, recorded, scripted).await;
+                    }
+                });
+            }
+        });
+        Cluster { url, requests }
+    }
+
     async fn serve(
-        mut stream: TcpStream,
+        mut stream: impl AsyncRead + AsyncWrite + Unpin,
         requests: Arc<Mutex<Vec<Request>>>,
         replies: Arc<Mutex<VecDeque<(u16, Value)>>>,
     ) {
@@ -333,7 +371,7 @@ mod scripted {
         }
     }
 
-    async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> bool {
+    async fn read_more(stream: &mut (impl AsyncRead + Unpin), buffer: &mut Vec<u8>) -> bool {
         let mut chunk = [0_u8; 16 * 1024];
         match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => false,
@@ -1399,4 +1437,85 @@ async fn a_deep_page_walks_ids_only_then_fetches_the_window_by_id() {
         requests[3].json()["query"]["bool"]["filter"][0],
         json!({"ids": {"values": ["d10000", "d10001"]}})
     );
+}
+
+// ----------------------------------------------------------------------------------------------
+// TLS trust, against a scripted cluster behind TLS whose certificate a test CA signed
+// (tests/fixtures/tls: a CA, and a certificate for 127.0.0.1 and localhost with its key, made
+// for these tests only).
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn tls_cluster() -> scripted::Cluster {
+    scripted::start_tls(
+        vec![scripted::info()],
+        &fixture("node.pem"),
+        &fixture("node.key"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_certificate_signed_by_the_configured_ca_file_is_trusted() {
+    let cluster = tls_cluster().await;
+    let settings = EsSettings {
+        tls_ca_file: Some(fixture("ca.pem").into()),
+        ..settings_for(&cluster)
+    };
+
+    let opened = ElasticStore::open(&settings).await;
+
+    assert!(opened.is_ok(), "{opened:?}");
+    assert_eq!(cluster.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_certificate_no_trusted_ca_signed_is_refused() {
+    let cluster = tls_cluster().await;
+
+    let error = ElasticStore::open(&settings_for(&cluster))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    assert!(cluster.requests().is_empty());
+}
+
+/// The system's CA store is read when the client is built, from `SSL_CERT_FILE` when set: the
+/// check runs in a child process of this test binary with that variable naming the test CA.
+#[tokio::test]
+async fn a_certificate_signed_by_a_ca_of_the_system_store_is_trusted() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "system_store_child",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env("SSL_CERT_FILE", fixture("ca.pem"))
+        .env("SKEP_TEST_SYSTEM_STORE_CHILD", "1")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+
+    assert!(output.status.success(), "{printed}");
+    assert!(printed.contains("1 passed"), "{printed}");
+}
+
+/// Run by [`a_certificate_signed_by_a_ca_of_the_system_store_is_trusted`] only.
+#[tokio::test]
+#[ignore = "run by a_certificate_signed_by_a_ca_of_the_system_store_is_trusted"]
+async fn system_store_child() {
+    assert_eq!(
+        std::env::var("SKEP_TEST_SYSTEM_STORE_CHILD").as_deref(),
+        Ok("1"),
+        "run by the parent test only"
+    );
+    let cluster = tls_cluster().await;
+
+    let opened = ElasticStore::open(&settings_for(&cluster)).await;
+
+    assert!(opened.is_ok(), "{opened:?}");
 }

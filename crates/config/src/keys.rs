@@ -37,9 +37,9 @@ pub struct Key {
 
 impl Key {
     /// The environment variable that sets this key (`SKEP_STORE__ELASTICSEARCH__URL`), or
-    /// `None` for keys variables cannot reach (fields inside lists).
+    /// `None` for keys variables cannot reach (lists, maps and the fields inside lists).
     pub fn variable(&self) -> Option<String> {
-        if self.path.contains("[]") {
+        if self.path.contains("[]") || matches!(self.kind, KeyKind::List | KeyKind::Map) {
             return None;
         }
         Some(format!(
@@ -416,5 +416,6 @@ mod tests {
             Some("SKEP_STORE__ELASTICSEARCH__URL")
         );
         assert_eq!(variable("hooks[].url"), None);
+        assert_eq!(variable("tags"), None);
     }
 }

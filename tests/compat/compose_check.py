@@ -1,8 +1,8 @@
 """Checks docker-compose.yml without a Docker engine.
 
 1. It is valid against the Compose Specification's JSON schema (vendored in compose-spec/).
-2. Every file or folder it mounts from the repository, and every build context and Dockerfile,
-   exists; every Dockerfile target it builds is a stage of that Dockerfile.
+2. Every file or folder it mounts from the repository, every build context and Dockerfile, and
+   every file a Dockerfile copies from its context exists; every Dockerfile target it builds is a stage of that Dockerfile.
 3. Every variable it interpolates (${NAME...}) is documented in .env.example, and every variable
    .env.example documents is used (so neither can drift).
 4. deploy/generate-env.sh fills every secret the file requires (${NAME:?...}).
@@ -72,7 +72,13 @@ for name, service in (compose.get("services") or {}).items():
             fail("%s: Dockerfile %s does not exist" % (name, build.get("dockerfile")))
         else:
             with open(dockerfile) as handle:
-                stages = re.findall(r"(?im)^FROM\s+\S+\s+AS\s+(\S+)", handle.read())
+                instructions = handle.read()
+            stages = re.findall(r"(?im)^FROM\s+\S+\s+AS\s+(\S+)", instructions)
+            # Every file a COPY takes from the build context exists.
+            for line in re.findall(r"(?m)^COPY\s+(?!--from)(.+)$", instructions):
+                for source in line.split()[:-1]:
+                    if source != "." and not os.path.exists(os.path.join(context, source)):
+                        fail("%s: %s copies %s, which does not exist" % (name, dockerfile, source))
             if build.get("target") and build["target"] not in stages:
                 fail("%s: target %s is not a stage of %s (%s)" % (name, build["target"], dockerfile, stages))
     for volume in service.get("volumes") or []:

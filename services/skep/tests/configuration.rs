@@ -243,3 +243,24 @@ fn a_drifted_default_is_caught() {
         "commented keys are shown, not set"
     );
 }
+
+#[test]
+fn the_launcher_refuses_a_services_own_data_dir_and_runs_both_in_its_own() {
+    let config: LauncherConfig =
+        load("data_dir = \"/srv/skep\"\n[engine]\ndata_dir = \"/elsewhere\"\n").unwrap();
+
+    let problems: Vec<Option<String>> = config
+        .problems()
+        .iter()
+        .map(|problem| problem.key().map(str::to_owned))
+        .collect();
+    assert_eq!(problems, [Some("engine.data_dir".to_owned())]);
+
+    let fine: LauncherConfig = load("data_dir = \"/srv/skep\"\n").unwrap();
+    assert!(fine.problems().is_empty());
+    let (cases, engine) = fine.services();
+    assert_eq!(cases.data_dir, std::path::Path::new("/srv/skep"));
+    assert_eq!(engine.data_dir, std::path::Path::new("/srv/skep"));
+    assert_eq!(cases.bootstrap.admin_login.as_deref(), Some("admin"));
+    assert_eq!(engine.bootstrap.admin_login, "admin");
+}

@@ -40,6 +40,18 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+impl ConfigError {
+    /// The dotted key the problem is about, when it is about one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::UnknownKey { key, .. }
+            | ConfigError::InvalidValue { key, .. }
+            | ConfigError::MissingKey { key } => Some(key),
+            ConfigError::File { .. } | ConfigError::Invalid(_) => None,
+        }
+    }
+}
+
 fn valid_keys_hint(valid: &[String]) -> String {
     if valid.is_empty() {
         String::new()

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use config::{Config, Environment, File, FileFormat};
+use config::{Config, Environment, File, FileFormat, Source};
 use serde::de::DeserializeOwned;
 
 use crate::ConfigError;
@@ -32,34 +32,64 @@ pub fn load<T: DeserializeOwned>(
     file: Option<&Path>,
     env: &HashMap<String, String>,
 ) -> Result<T, ConfigError> {
-    let mut builder = Config::builder();
     let file = file
         .map(Path::to_path_buf)
         .or_else(|| env.get(CONFIG_FILE_VARIABLE).map(PathBuf::from));
-    if let Some(path) = &file {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::File {
-            path: path.clone(),
-            message: error.to_string(),
-        })?;
-        builder = builder.add_source(File::from_str(&text, FileFormat::Toml));
-    }
+    let table = match &file {
+        Some(path) => read_table(path)?,
+        None => config::Map::new(),
+    };
+    load_table(&table, env)
+}
+
+/// Reads a TOML file into the table of keys [`load_table`] layers; errors name the file.
+pub(crate) fn read_table(path: &Path) -> Result<config::Map<String, config::Value>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::File {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    })?;
+    File::from_str(&text, FileFormat::Toml)
+        .collect()
+        .map_err(|error| translate(error, Some(path)))
+}
+
+/// Layers the `SKEP_*` variables of `env` over a file's table and the defaults of `T`.
+pub(crate) fn load_table<T: DeserializeOwned>(
+    table: &config::Map<String, config::Value>,
+    env: &HashMap<String, String>,
+) -> Result<T, ConfigError> {
     let variables: config::Map<String, String> = env
         .iter()
         .filter(|(name, _)| is_configuration_variable(name))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
-    builder = builder.add_source(
-        Environment::with_prefix("SKEP")
-            .prefix_separator("_")
-            .separator("__")
-            .source(Some(variables)),
-    );
-    let merged = builder
+    let merged = Config::builder()
+        .add_source(TableSource(table.clone()))
+        .add_source(
+            Environment::with_prefix("SKEP")
+                .prefix_separator("_")
+                .separator("__")
+                .source(Some(variables)),
+        )
         .build()
-        .map_err(|error| translate(error, file.as_deref()))?;
+        .map_err(|error| translate(error, None))?;
     merged
         .try_deserialize()
-        .map_err(|error| translate(error, file.as_deref()))
+        .map_err(|error| translate(error, None))
+}
+
+/// An already-read file, as a `config` source.
+#[derive(Debug, Clone)]
+struct TableSource(config::Map<String, config::Value>);
+
+impl Source for TableSource {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<config::Map<String, config::Value>, config::ConfigError> {
+        Ok(self.0.clone())
+    }
 }
 
 fn is_configuration_variable(name: &str) -> bool {

@@ -8,13 +8,17 @@
 //! `docs/configuration.md`.
 #![warn(missing_docs)]
 
+pub mod cli;
 mod error;
+pub mod keys;
 mod layers;
 mod secret;
 mod sections;
 mod store_backend;
 
+pub use cli::{Program, Started};
 pub use error::ConfigError;
+pub use keys::{Key, KeyKind, keys};
 pub use layers::{CONFIG_FILE_VARIABLE, load};
 pub use secret::Secret;
 pub use sections::{ElasticsearchConfig, HttpConfig, StoreBackend, StoreConfig};

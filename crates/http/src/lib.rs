@@ -13,6 +13,7 @@ mod fields;
 pub mod request;
 pub mod response;
 pub mod search;
+pub mod shutdown;
 
 pub use error::{ApiError, AttributeError, AttributeErrorType};
 pub use fields::{BodyLimit, Fields, UploadedFile, read_raw};

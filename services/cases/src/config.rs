@@ -55,6 +55,25 @@ impl Default for CasesConfig {
     }
 }
 
+impl CasesConfig {
+    /// The problems deserialization cannot catch, each naming its key (`--check-config` reports
+    /// them all; start-up refuses the first).
+    pub fn problems(&self) -> Vec<skep_config::ConfigError> {
+        let mut problems: Vec<_> = [self.http.validate(), self.store.validate()]
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        if let Some(engine) = &self.engine {
+            problems.extend(skep_config::validate_url("engine.url", &engine.url).err());
+        }
+        for (at, endpoint) in self.webhooks.endpoints.iter().enumerate() {
+            let key = format!("webhooks.endpoints[{at}].url");
+            problems.extend(skep_config::validate_url(&key, &endpoint.url).err());
+        }
+        problems
+    }
+}
+
 /// The default listening port of the cases service (TheHive's).
 pub const DEFAULT_PORT: u16 = 9000;
 

@@ -83,6 +83,11 @@ impl Application {
         self.state.clone()
     }
 
+    /// A handle to stop the server (gracefully: requests in flight finish).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until the server is stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
@@ -135,6 +140,8 @@ fn serve(
             .default_service(web::to(skep_http::app::not_found_handler))
     })
     .workers(worker_count())
+    // `main` or the launcher stops the server gracefully on a signal (skep_http::shutdown).
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

@@ -87,6 +87,22 @@ impl EngineConfig {
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
+
+    /// The problems deserialization cannot catch, each naming its key (`--check-config` reports
+    /// them all; start-up refuses the first).
+    pub fn problems(&self) -> Vec<skep_config::ConfigError> {
+        let mut problems: Vec<_> = [self.http.validate(), self.store.validate()]
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        if let Err(error) = self.workers.validate() {
+            problems.push(skep_config::ConfigError::InvalidValue {
+                key: format!("workers.{}", error.key),
+                message: error.reason,
+            });
+        }
+        problems
+    }
 }
 
 /// Creates the first superadmin at start when the engine has no user yet.

@@ -98,6 +98,8 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(skep_http::app::not_found_handler))
         })
+        // `main` or the launcher stops the server gracefully on a signal (skep_http::shutdown).
+        .disable_signals()
         .listen(listener)?
         .run();
         tracing::info!(port, "engine listening");
@@ -124,7 +126,13 @@ impl Application {
         self.first_admin.as_ref()
     }
 
-    /// Serves requests until the server is stopped (SIGINT/SIGTERM).
+    /// A handle to stop the server (gracefully: requests in flight finish).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves requests until the server is stopped (see [`Application::handle`]; `main` stops
+    /// it on SIGINT/SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }

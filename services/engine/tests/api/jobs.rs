@@ -648,6 +648,49 @@ async fn two_engines_on_one_store_run_each_job_once() {
     assert_eq!(runs.lines().count(), 8, "{runs}");
 }
 
+/// ADR 0004 across instances: jobs submitted to either of two engines sharing one store, whose
+/// sweepers (every 0.2 s) both queue every waiting job, each run exactly once.
+#[tokio::test]
+async fn jobs_submitted_to_either_of_two_engines_sharing_a_store_each_run_once() {
+    let first = Fixture::spawn().await;
+    let data_dir = first.app.data_dir.path().to_path_buf();
+    let catalog = first.catalog.path().to_path_buf();
+    let second = crate::helpers::TestApp::spawn_with(|config| {
+        crate::worker_fixture::use_catalog(config, &catalog);
+        config.data_dir = data_dir.clone();
+    })
+    .await;
+    let log = first.catalog.path().join("runs-both.log");
+    let worker = first
+        .enable_analyzer("SkepTest_Count_1_0", json!({"log": log}))
+        .await;
+
+    let mut ids = Vec::new();
+    for index in 0..16 {
+        let engine = if index % 2 == 0 { &first.app } else { &second };
+        let response = engine
+            .post_as(
+                &first.analyst,
+                &format!("/api/analyzer/{worker}/run"),
+                &ip(&format!("10.8.8.{index}")),
+            )
+            .await;
+        let (status, job) = status_and_json(response).await;
+        assert_eq!(status, 200, "{job}");
+        ids.push(job["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        assert_eq!(first.report(id).await["status"], "Success");
+    }
+
+    let runs = std::fs::read_to_string(&log).unwrap();
+    let mut seen: Vec<&str> = runs.lines().collect();
+    seen.sort_unstable();
+    let mut expected: Vec<String> = (0..16).map(|index| format!("10.8.8.{index}")).collect();
+    expected.sort_unstable();
+    assert_eq!(seen, expected, "every job ran exactly once");
+}
+
 #[tokio::test]
 async fn the_built_in_observable_sanity_worker_is_listed_and_runs_from_a_fresh_install() {
     let worker_binary = skep_testkit::workspace_root().join("target/debug/skep-worker");

@@ -44,6 +44,7 @@ impl CasesState {
         // An audit entry keeps a snapshot of its object for the flow and the stream; nobody
         // searches it (TheHive does not even store it), so it is not indexed.
         store.set_unindexed(crate::domain::audit::KIND, &["object"]);
+        crate::domain::secrets::SECRETS.declare(&*store);
         let activity = crate::domain::audit::ActivityHub::start(
             store.clone(),
             &config.webhooks,

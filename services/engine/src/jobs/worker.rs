@@ -12,6 +12,7 @@ use super::catalog::{Catalog, ConfigurationItem, Definition, WorkerKind};
 use super::configuration::{global_items, sensitivity_items, validate};
 use super::error::{JobsError, Result};
 use crate::auth::Identity;
+use crate::domain::secrets::SECRETS;
 use crate::domain::{OrgId, now_ms};
 
 /// Store kind of enabled workers.
@@ -342,7 +343,8 @@ pub async fn get(
     Ok(worker)
 }
 
-/// Searches the workers of `kind` in the organisation.
+/// Searches the workers of `kind` in the organisation. A query or sort naming the secret
+/// `configuration` is an invalid query (400).
 pub async fn search(
     store: &dyn Store,
     organization: &OrgId,
@@ -351,6 +353,7 @@ pub async fn search(
     page: Page,
     sort: &[Sort],
 ) -> Result<(Vec<Worker>, u64)> {
+    SECRETS.check_search(WORKER_KIND, &query, sort)?;
     let scoped = Query::eq("organization", organization.as_str())
         .and(Query::eq("type", kind.as_str()))
         .and(query);

@@ -11,6 +11,7 @@ mod first_run;
 mod jobs;
 mod organization;
 mod permissions;
+mod secrets;
 mod session;
 mod user;
 mod workers;

@@ -8,6 +8,7 @@ mod catalog;
 mod compat;
 mod compat_jobs;
 mod first_run;
+mod isolation;
 mod jobs;
 mod organization;
 mod permissions;

@@ -109,11 +109,14 @@ impl EngineClient {
     pub async fn download(&self, datastore_id: &str) -> Result<Vec<u8>> {
         let path = format!("/api/datastore/{}", segment(datastore_id));
         let response = self.send(self.request(Method::GET, &path)).await?;
-        let url = response.url().to_string();
+        let url = crate::shown_url(response.url().as_str());
         let bytes = response
             .bytes()
             .await
-            .map_err(|source| ClientError::Unreachable { url, source })?;
+            .map_err(|source| ClientError::Unreachable {
+                url,
+                source: source.without_url(),
+            })?;
         Ok(bytes.to_vec())
     }
 
@@ -129,11 +132,8 @@ impl EngineClient {
             .send()
             .await
             .map_err(|source| ClientError::Unreachable {
-                url: source
-                    .url()
-                    .map(|url| url.to_string())
-                    .unwrap_or_else(|| self.base_url.clone()),
-                source,
+                url: crate::shown_url(source.url().map_or(&self.base_url, |url| url.as_str())),
+                source: source.without_url(),
             })?;
         let status = response.status();
         if status.is_success() {
@@ -155,11 +155,14 @@ impl EngineClient {
 
     async fn json(&self, request: RequestBuilder) -> Result<Value> {
         let response = self.send(request).await?;
-        let url = response.url().to_string();
+        let url = crate::shown_url(response.url().as_str());
         let bytes = response
             .bytes()
             .await
-            .map_err(|source| ClientError::Unreachable { url, source })?;
+            .map_err(|source| ClientError::Unreachable {
+                url,
+                source: source.without_url(),
+            })?;
         serde_json::from_slice(&bytes).map_err(ClientError::Decode)
     }
 }

@@ -16,6 +16,7 @@ pub mod elasticsearch;
 mod error;
 mod ids;
 pub mod query;
+pub mod secrets;
 pub mod sqlite;
 mod unindexed;
 mod words;
@@ -31,6 +32,7 @@ pub mod error_reasons {
     pub use crate::error::{DUPLICATE, STALE_VERSION};
 }
 pub use query::Query;
+pub use secrets::SecretFields;
 
 /// How a document is removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

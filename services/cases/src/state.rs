@@ -53,6 +53,7 @@ impl CasesState {
             crate::domain::webhook::KIND,
             skep_store::Visibility::Eventual,
         );
+        crate::domain::secrets::SECRETS.declare(&*store);
         let activity = crate::domain::audit::ActivityHub::start(
             store.clone(),
             &config.webhooks,

@@ -42,6 +42,14 @@ pub struct WorkersConfig {
     pub attachment_password: String,
     /// Bytes of a worker's stderr kept for the error message of a failed job.
     pub stderr_tail_bytes: usize,
+    /// Largest `output/output.json`, and largest file artifact, read from a job folder; a larger
+    /// one fails the job (the output) or is skipped (an artifact).
+    pub max_output_bytes: u64,
+    /// Addresses the built-in workers may reach although they are loopback, link-local or
+    /// private (unique local, CGNAT, unspecified…), which are refused by default: IP addresses,
+    /// CIDR ranges (`10.0.0.0/8`) or host names (`smtp.internal`). Public addresses are always
+    /// allowed.
+    pub outbound_allow: Vec<String>,
 }
 
 impl Default for WorkersConfig {
@@ -59,6 +67,8 @@ impl Default for WorkersConfig {
             heartbeat_seconds: 10.0,
             attachment_password: "malware".to_owned(),
             stderr_tail_bytes: 4096,
+            max_output_bytes: 64 * 1024 * 1024,
+            outbound_allow: Vec::new(),
         }
     }
 }
@@ -103,6 +113,19 @@ impl WorkersConfig {
         }
         if !positive(self.heartbeat_seconds) {
             return error("heartbeat_seconds", "must be greater than 0");
+        }
+        if self.max_output_bytes == 0 {
+            return error("max_output_bytes", "must be at least 1");
+        }
+        if let Some(entry) = self
+            .outbound_allow
+            .iter()
+            .find(|entry| entry.trim().is_empty() || entry.contains(','))
+        {
+            return Err(WorkersConfigError {
+                key: "outbound_allow",
+                reason: format!("`{entry}` is not an address, a CIDR range or a host name"),
+            });
         }
         if self.parallelism == Some(0) {
             return error(

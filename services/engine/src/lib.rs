@@ -53,6 +53,7 @@ impl Application {
         let store = skep_store::open(&config.store_backend())
             .await
             .context("cannot open the store")?;
+        domain::secrets::SECRETS.declare(&*store);
         let decoy_password_hash =
             skep_auth::password::hash(&skep_auth::password::generate()).await?;
         let config = Arc::new(config);

@@ -1,5 +1,6 @@
 //! The blocking HTTP client the online analyzers share: timeouts, user agent, the job's proxy
-//! (`config.proxy.http`/`https`) and extra CA certificates (`config.cacerts`).
+//! (`config.proxy.http`/`https`), extra CA certificates (`config.cacerts`), and the outbound
+//! allowlist ([`crate::outbound`]) on every connection and redirect.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use reqwest::blocking::{Client, Response};
 
 use crate::error::{WorkerError, chain};
 use crate::job::Job;
+use crate::outbound::{GuardedResolver, Outbound, redact_url, redirect_policy};
 
 /// How long one request may take before the worker reports the service as unreachable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -15,15 +17,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Builds the client for one job.
 pub fn client(job: &Job) -> Result<Client, WorkerError> {
     let config = job.config();
+    let outbound = Outbound::from_environment();
     let mut builder = Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
-        .user_agent(concat!("skep-worker/", env!("CARGO_PKG_VERSION")));
+        .user_agent(concat!("skep-worker/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(GuardedResolver::new(outbound.clone(), "url"))
+        .redirect(redirect_policy(outbound.clone(), "url"));
     for (scheme, url) in [
         ("http", config.nested_string("proxy", "http")),
         ("https", config.nested_string("proxy", "https")),
     ] {
         let Some(url) = url else { continue };
+        outbound.check_url("proxy", &url)?;
         let proxy = if scheme == "http" {
             reqwest::Proxy::http(&url)
         } else {
@@ -51,14 +57,42 @@ pub fn client(job: &Job) -> Result<Client, WorkerError> {
         .map_err(|e| WorkerError::Service(format!("cannot build the HTTP client: {}", chain(&e))))
 }
 
-/// Describes a request that got no HTTP answer at all (DNS, refused connection, timeout, TLS).
+/// The configured base URL of a service (`config.url`, else `default`), checked against the
+/// outbound allowlist before any request is sent.
+pub fn base_url(job: &Job, default: &str) -> Result<String, WorkerError> {
+    let config = job.config();
+    let base = config.string("url").unwrap_or_else(|| default.to_owned());
+    let scheme = if base.starts_with("https:") {
+        "https"
+    } else {
+        "http"
+    };
+    let outbound = Outbound::from_environment();
+    if config.nested_string("proxy", scheme).is_some() {
+        outbound.check_proxied_url("url", &base)?;
+    } else {
+        outbound.check_url("url", &base)?;
+    }
+    Ok(base)
+}
+
+/// Checks a URL a service handed back (an upload URL) against the outbound allowlist.
+pub fn check_returned_url(service: &str, url: &str) -> Result<(), WorkerError> {
+    Outbound::from_environment().check_url(&format!("the URL {service} returned"), url)
+}
+
+/// Describes a request that got no HTTP answer at all (DNS, refused connection, timeout, TLS,
+/// outbound refusal). The URL is shown without credentials or query.
 pub fn unreachable(service: &str, url: &str, error: &reqwest::Error) -> WorkerError {
     let what = if error.is_timeout() {
         "timed out reaching"
     } else {
         "cannot reach"
     };
-    WorkerError::Service(format!("{what} {service} at {url}: {}", chain(error)))
+    let mut reason = chain(error);
+    // reqwest's own message repeats the full URL, query included.
+    reason = reason.replace(url, &redact_url(url));
+    WorkerError::Service(format!("{what} {service} at {}: {reason}", redact_url(url)))
 }
 
 /// Reads a response body as text, keeping at most 2 KiB for error messages.

@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod job;
+pub mod outbound;
 pub mod report;
 pub mod responders;
 

@@ -16,8 +16,10 @@ use skep_http::search::SearchRequest;
 use skep_http::{ApiError, Fields};
 use skep_store::{Hits, Query, Store};
 
+use crate::domain::secrets::SECRETS;
+
 /// Runs the `_search` of `kind` described by `fields` (`query`, `range`, `sort`), AND-ed with
-/// `scope`.
+/// `scope`. A query or sort naming a secret field is a 400.
 pub async fn search(
     store: &dyn Store,
     kind: &str,
@@ -25,6 +27,7 @@ pub async fn search(
     scope: Query,
 ) -> Result<Hits, ApiError> {
     let request = SearchRequest::from_fields(fields)?;
+    SECRETS.check_search(kind, &request.query, &request.sort)?;
     let query = scope.and(request.query);
     Ok(store
         .search(kind, &query, request.page, &request.sort)
@@ -130,7 +133,8 @@ pub async fn embed_parents(
     }
 }
 
-/// Runs a `_stats` request on `kind`, AND-ed with `scope`.
+/// Runs a `_stats` request on `kind`, AND-ed with `scope`. A query or aggregation naming a
+/// secret field is a 400; `top` hits never carry one.
 pub async fn stats(
     store: &dyn Store,
     kind: &str,
@@ -138,7 +142,9 @@ pub async fn stats(
     scope: Query,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     let request = skep_http::search::StatsRequest::from_fields(fields)?;
+    SECRETS.check_stats(kind, &request.query, &request.aggregations)?;
     let query = scope.and(request.query);
-    let result = store.aggregate(kind, &query, &request.aggregations).await?;
+    let mut result = store.aggregate(kind, &query, &request.aggregations).await?;
+    SECRETS.strip_aggregations(kind, &mut result);
     Ok(skep_http::response::ok(&result))
 }

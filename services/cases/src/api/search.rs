@@ -7,10 +7,12 @@ use skep_http::{ApiError, Fields};
 use skep_store::{Aggregation, Page, Query};
 
 use crate::auth::Caller;
+use crate::domain::secrets::SECRETS;
 use crate::roles::Read;
 use crate::state::CasesState;
 
-/// Models a global search covers (TheHive excludes audit, data, user and connector models).
+/// Models a global search or global stats cover (TheHive excludes audit, data, user and
+/// connector models); anything else is a 400.
 const SEARCHED_MODELS: [&str; 5] = [
     "case",
     "case_task",
@@ -27,10 +29,10 @@ pub async fn search_all(
     fields: Fields,
 ) -> Result<HttpResponse, ApiError> {
     let request = SearchRequest::from_fields(&fields)?;
-    let query = request
-        .query
-        .clone()
-        .and(Query::Not(Box::new(Query::eq("status", "Deleted"))));
+    for model in SEARCHED_MODELS {
+        SECRETS.check_search(model, &request.query, &request.sort)?;
+    }
+    let query = request.query.clone().and(visible());
     let wanted = request.page.limit.map(|limit| request.page.offset + limit);
     let mut total = 0;
     let mut found: Vec<Map<String, Value>> = Vec::new();
@@ -65,6 +67,11 @@ pub async fn search_all(
         .map(Value::Object)
         .collect();
     Ok(skep_http::response::list(items, total))
+}
+
+/// What a reader sees of every searched model: everything but deleted objects.
+fn visible() -> Query {
+    Query::Not(Box::new(Query::eq("status", "Deleted")))
 }
 
 fn sort_merged(found: &mut [Map<String, Value>], sort: &[skep_store::Sort]) {
@@ -103,7 +110,7 @@ fn compare(left: Option<&Value>, right: Option<&Value>) -> std::cmp::Ordering {
 }
 
 /// `POST /api/_stats` `{query?, stats: [{model, query?, stats: [...]}, …]}`: the per-model
-/// results deep-merged into one object.
+/// results deep-merged into one object. Models and visibility are those of `/api/_search`.
 pub async fn stats_all(
     state: web::Data<CasesState>,
     _caller: Caller<Read>,
@@ -123,13 +130,22 @@ pub async fn stats_all(
             .get("model")
             .and_then(Value::as_str)
             .ok_or_else(|| ApiError::bad_request("each stats entry needs a model"))?;
+        if !SEARCHED_MODELS.contains(&model) {
+            return Err(ApiError::bad_request(format!(
+                "model {model} has no global statistics (one of {})",
+                SEARCHED_MODELS.join(", ")
+            )));
+        }
         let query = match entry.get("query") {
             Some(query) => global.clone().and(Query::parse(query)?),
             None => global.clone(),
         };
         let aggregations =
             Aggregation::parse_list(entry.get("stats").unwrap_or(&Value::Array(Vec::new())))?;
-        let partial = state.store.aggregate(model, &query, &aggregations).await?;
+        SECRETS.check_stats(model, &query, &aggregations)?;
+        let query = query.and(visible());
+        let mut partial = state.store.aggregate(model, &query, &aggregations).await?;
+        SECRETS.strip_aggregations(model, &mut partial);
         deep_merge(&mut result, partial);
     }
     Ok(skep_http::response::ok(&result))

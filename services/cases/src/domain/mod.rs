@@ -6,6 +6,7 @@ pub mod entity;
 pub mod log;
 pub mod migration;
 pub mod observable;
+pub mod secrets;
 pub mod similarity;
 pub mod task;
 pub mod user;

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use skep_auth::key::KeySealer;
 use skep_http::ApiError;
-use skep_store::{Document, NewDocument, Query, Store};
+use skep_store::{Document, NewDocument, Store};
 
 use super::entity::{self, Attribute, AttributeType, Model};
 use crate::roles::{Role, RoleSet};
@@ -15,6 +15,13 @@ const PASSWORD: &str = "password";
 const KEY_SEALED: &str = "keySealed";
 const KEY_FINGERPRINT: &str = "keyFingerprint";
 const PREFERENCES: &str = "preferences";
+/// Store kind of the API-key lookup entries: id = key fingerprint, `login` = its owner. The
+/// fingerprint is a secret field of users, kept out of every index, so a Bearer key is found
+/// through this entry instead of by a query on users.
+pub const KEY_LOOKUP_KIND: &str = "user_key";
+
+/// The secret fields of users: stored unindexed, never answered, never searchable.
+pub const SECRET_FIELDS: &[&str] = &[PASSWORD, KEY_SEALED, KEY_FINGERPRINT, "key"];
 
 /// User status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,27 +103,64 @@ pub async fn get(store: &dyn Store, login: &str) -> Result<StoredUser, ApiError>
         .ok_or_else(|| ApiError::not_found(format!("user {} not found", normalise_login(login))))
 }
 
-/// Finds the user holding the API key with this fingerprint.
+/// Finds the user holding the API key with this fingerprint (through its lookup entry; the
+/// user must still hold that very key).
 pub async fn find_by_key_fingerprint(
     store: &dyn Store,
     fingerprint: &str,
 ) -> Result<Option<StoredUser>, ApiError> {
-    let hits = store
-        .search(
-            KIND,
-            &Query::eq(KEY_FINGERPRINT, fingerprint),
-            skep_store::Page {
-                offset: 0,
-                limit: Some(1),
-            },
-            &[],
-        )
-        .await?;
-    Ok(hits
-        .documents
-        .into_iter()
-        .next()
-        .map(StoredUser::from_document))
+    let entry = match store.get(KEY_LOOKUP_KIND, fingerprint).await {
+        Ok(entry) => entry,
+        Err(skep_store::StoreError::NotFound { .. }) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let Some(login) = entry.body.get("login").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let user = find(store, login).await?;
+    Ok(user.filter(|user| {
+        user.document
+            .body
+            .get(KEY_FINGERPRINT)
+            .and_then(Value::as_str)
+            == Some(fingerprint)
+    }))
+}
+
+/// Points the lookup entry of `fingerprint` at `login`.
+async fn index_key(store: &dyn Store, fingerprint: &str, login: &str) -> Result<(), ApiError> {
+    let mut body = Map::new();
+    body.insert("login".into(), Value::from(login));
+    match store
+        .update(KEY_LOOKUP_KIND, fingerprint, None, body.clone())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(skep_store::StoreError::NotFound { .. }) => {
+            let entry = NewDocument {
+                id: Some(fingerprint.to_owned()),
+                parent: None,
+                body,
+            };
+            store.put(KEY_LOOKUP_KIND, entry).await?;
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Removes the lookup entry of a user's current key, if any.
+async fn unindex_key(store: &dyn Store, body: &Map<String, Value>) -> Result<(), ApiError> {
+    let Some(fingerprint) = body.get(KEY_FINGERPRINT).and_then(Value::as_str) else {
+        return Ok(());
+    };
+    match store
+        .delete(KEY_LOOKUP_KIND, fingerprint, skep_store::DeleteMode::Hard)
+        .await
+    {
+        Ok(()) | Err(skep_store::StoreError::NotFound { .. }) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// True when `password` matches the user's stored hash (false without a password).
@@ -133,8 +177,8 @@ pub async fn password_matches(user: &StoredUser, password: &str) -> bool {
 pub fn render(document: &Document) -> Map<String, Value> {
     let mut output = entity::render(KIND, document);
     let has_key = output.contains_key(KEY_SEALED);
-    for key in [PASSWORD, KEY_SEALED, KEY_FINGERPRINT, PREFERENCES, "key"] {
-        output.remove(key);
+    for key in SECRET_FIELDS.iter().chain(&[PREFERENCES]) {
+        output.remove(*key);
     }
     output.insert("hasKey".into(), Value::Bool(has_key));
     output
@@ -223,12 +267,20 @@ pub async fn create(
         seal_key_into(&mut body, keys, &key);
     }
     entity::stamp_creation(&mut body, actor);
+    let fingerprint = body
+        .get(KEY_FINGERPRINT)
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let document = NewDocument {
-        id: Some(login),
+        id: Some(login.clone()),
         parent: None,
         body,
     };
-    Ok(store.put(KIND, document).await?)
+    let created = store.put(KIND, document).await?;
+    if let Some(fingerprint) = fingerprint {
+        index_key(store, &fingerprint, &login).await?;
+    }
+    Ok(created)
 }
 
 async fn hash_password(password: &str) -> Result<String, ApiError> {
@@ -361,16 +413,20 @@ pub async fn renew_key(
     let user = get(store, login).await?;
     let key = key.unwrap_or_else(skep_auth::key::generate);
     let sealed_key = key.clone();
+    let owner = user.login.clone();
+    unindex_key(store, &user.document.body).await?;
     replace_body(store, actor, user, |body| {
         seal_key_into(body, keys, &sealed_key)
     })
     .await?;
+    index_key(store, &keys.fingerprint(&key), &owner).await?;
     Ok(key)
 }
 
 /// Removes a user's API key.
 pub async fn revoke_key(store: &dyn Store, actor: &str, login: &str) -> Result<(), ApiError> {
     let user = get(store, login).await?;
+    unindex_key(store, &user.document.body).await?;
     replace_body(store, actor, user, |body| {
         body.remove(KEY_SEALED);
         body.remove(KEY_FINGERPRINT);

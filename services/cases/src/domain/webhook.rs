@@ -224,7 +224,13 @@ impl Worker {
                     tracing::warn!(endpoint = %self.endpoint.name, status = response.status().as_u16(), "webhook refused")
                 }
                 Err(error) => {
-                    tracing::warn!(endpoint = %self.endpoint.name, error = %error, "webhook unreachable")
+                    // reqwest's message holds the whole URL, query and credentials included.
+                    tracing::warn!(
+                        endpoint = %self.endpoint.name,
+                        url = %skep_client::shown_url(&self.endpoint.url),
+                        error = %error.without_url(),
+                        "webhook unreachable"
+                    )
                 }
             }
             failures += 1;

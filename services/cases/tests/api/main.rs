@@ -9,6 +9,7 @@ mod compat;
 mod first_run;
 mod observable;
 mod robustness;
+mod secrets;
 mod session;
 mod task;
 mod user;

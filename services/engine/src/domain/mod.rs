@@ -4,6 +4,7 @@
 //! and return [`EngineError`](crate::error::EngineError); they never see HTTP.
 
 pub mod organization;
+pub mod secrets;
 pub mod user;
 
 use serde::{Deserialize, Serialize};

@@ -11,6 +11,7 @@ use skep_store::{Aggregation, Document, NewDocument, Page, Query, Sort, Store, S
 
 use crate::auth::Identity;
 use crate::domain::organization;
+use crate::domain::secrets::SECRETS;
 use crate::domain::{OrgId, USER_KIND, now_ms};
 use crate::error::EngineError;
 use crate::roles::Role;
@@ -157,6 +158,14 @@ pub async fn find(store: &dyn Store, login: &str) -> Result<Option<User>, Engine
     }
 }
 
+/// Store kind of the API-key lookup entries: id = key fingerprint, `login` = its owner. The
+/// fingerprint is a secret field of users, kept out of every index, so a key is found through
+/// this entry instead of by a query on users.
+pub const KEY_LOOKUP_KIND: &str = "user_key";
+
+/// The secret fields of users: stored unindexed, never answered, never searchable.
+pub const SECRET_FIELDS: &[&str] = &["password", "keySealed", "keyFingerprint"];
+
 /// Finds the owner of an API key by its fingerprint, confirming the sealed key matches.
 pub async fn find_by_key(
     store: &dyn Store,
@@ -164,25 +173,60 @@ pub async fn find_by_key(
     key: &str,
 ) -> Result<Option<User>, EngineError> {
     let fingerprint = keys.fingerprint(key);
-    let query = Query::Eq {
-        field: "keyFingerprint".to_owned(),
-        value: Value::String(fingerprint),
+    let entry = match store.get(KEY_LOOKUP_KIND, &fingerprint).await {
+        Ok(entry) => entry,
+        Err(StoreError::NotFound { .. }) => return Ok(None),
+        Err(error) => return Err(error.into()),
     };
-    let page = Page {
-        offset: 0,
-        limit: Some(2),
+    let Some(login) = entry.body.get("login").and_then(Value::as_str) else {
+        return Ok(None);
     };
-    let hits = store.search(USER_KIND, &query, page, &[]).await?;
-    for document in hits.documents {
-        let user = User::from_document(document)?;
-        let opened = user.key_sealed.as_deref().map(|sealed| keys.open(sealed));
-        if let Some(Ok(stored_key)) = opened
-            && skep_auth::constant_time_eq(stored_key.as_bytes(), key.as_bytes())
-        {
-            return Ok(Some(user));
-        }
+    let Some(user) = find(store, login).await? else {
+        return Ok(None);
+    };
+    let opened = user.key_sealed.as_deref().map(|sealed| keys.open(sealed));
+    if let Some(Ok(stored_key)) = opened
+        && skep_auth::constant_time_eq(stored_key.as_bytes(), key.as_bytes())
+    {
+        return Ok(Some(user));
     }
     Ok(None)
+}
+
+/// Points the lookup entry of `fingerprint` at `login`.
+async fn index_key(store: &dyn Store, fingerprint: &str, login: &str) -> Result<(), EngineError> {
+    let mut body = Map::new();
+    body.insert("login".into(), Value::from(login));
+    match store
+        .update(KEY_LOOKUP_KIND, fingerprint, None, body.clone())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound { .. }) => {
+            let entry = NewDocument {
+                id: Some(fingerprint.to_owned()),
+                parent: None,
+                body,
+            };
+            store.put(KEY_LOOKUP_KIND, entry).await?;
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Removes the lookup entry of a user's current key, if any.
+async fn unindex_key(store: &dyn Store, user: &User) -> Result<(), EngineError> {
+    let Some(fingerprint) = user.key_fingerprint.as_deref() else {
+        return Ok(());
+    };
+    match store
+        .delete(KEY_LOOKUP_KIND, fingerprint, skep_store::DeleteMode::Hard)
+        .await
+    {
+        Ok(()) | Err(StoreError::NotFound { .. }) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Reads a user the caller may see (own organisation, or any for superadmins); 404 otherwise.
@@ -509,10 +553,12 @@ async fn store_key(
     user: &mut User,
     key: &str,
 ) -> Result<(), EngineError> {
+    unindex_key(store, user).await?;
     user.key_sealed = Some(keys.seal(key));
     user.key_fingerprint = Some(keys.fingerprint(key));
     user.touch(caller);
-    save(store, user).await
+    save(store, user).await?;
+    index_key(store, &keys.fingerprint(key), &user.login).await
 }
 
 /// Removes a user's API key (administrators of its organisation).
@@ -522,6 +568,7 @@ pub async fn revoke_key(
     login: &str,
 ) -> Result<(), EngineError> {
     let mut user = get_administered(store, caller, login).await?;
+    unindex_key(store, &user).await?;
     user.key_sealed = None;
     user.key_fingerprint = None;
     user.touch(caller);
@@ -546,6 +593,7 @@ pub async fn search(
     page: Page,
     sort: &[Sort],
 ) -> Result<(Vec<User>, u64), EngineError> {
+    SECRETS.check_search(USER_KIND, &query, sort)?;
     let query = scoped_query(store, caller, scope, query).await?;
     let hits = store.search(USER_KIND, &query, page, sort).await?;
     let users = hits
@@ -564,8 +612,11 @@ pub async fn stats(
     query: Query,
     aggregations: &[Aggregation],
 ) -> Result<Map<String, Value>, EngineError> {
+    SECRETS.check_stats(USER_KIND, &query, aggregations)?;
     let query = scoped_query(store, caller, scope, query).await?;
-    Ok(store.aggregate(USER_KIND, &query, aggregations).await?)
+    let mut result = store.aggregate(USER_KIND, &query, aggregations).await?;
+    SECRETS.strip_aggregations(USER_KIND, &mut result);
+    Ok(result)
 }
 
 async fn scoped_query(

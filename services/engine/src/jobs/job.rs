@@ -13,6 +13,7 @@ use super::runtime::JobRuntime;
 use super::worker::{self, Worker};
 use crate::auth::Identity;
 use crate::domain::{OrgId, now_ms};
+use crate::roles::Role;
 
 /// Store kind of jobs.
 pub const JOB_KIND: &str = "job";
@@ -22,7 +23,7 @@ pub const REPORT_KIND: &str = "report";
 pub const ARTIFACT_KIND: &str = "artifact";
 
 /// Job fields kept for the engine's own bookkeeping and never shown.
-const INTERNAL_FIELDS: [&str; 1] = ["runnerInstance"];
+const INTERNAL_FIELDS: [&str; 2] = ["runnerInstance", "keepJobFolder"];
 
 /// Lifecycle of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,18 +235,26 @@ pub fn parse_run_request(
     }
 }
 
-/// The cache key of a job: md5 of `workerId|dataType|tlp|data or sha256|parameters`.
+/// The cache key of a job: md5 of the JSON array `[organisation, workerId, dataType, tlp, data
+/// or sha256, parameters]`. The JSON encoding keeps the parts apart (`ip` + `2|x` never equals
+/// `ip|2` + `x`), and the organisation scopes the cache even if two workers shared an id.
 pub fn cache_tag(
+    organization: &OrgId,
     worker_id: &str,
     data_type: &str,
     tlp: u8,
     data: &str,
     parameters: &Map<String, Value>,
 ) -> String {
-    let parameters = Value::Object(parameters.clone()).to_string();
-    hex::encode(Md5::digest(format!(
-        "{worker_id}|{data_type}|{tlp}|{data}|{parameters}"
-    )))
+    let parts = json!([
+        organization.as_str(),
+        worker_id,
+        data_type,
+        tlp,
+        data,
+        Value::Object(parameters.clone())
+    ]);
+    hex::encode(Md5::digest(parts.to_string()))
 }
 
 /// A job as clients see it.
@@ -284,6 +293,20 @@ pub async fn submit(
 ) -> Result<Value> {
     let store = runtime.store();
     let worker = worker::get(store, &caller.organization, kind, worker_id).await?;
+    if !worker::accepts(&worker, &request.data_type) {
+        return Err(JobsError::BadRequest(format!(
+            "{} {} cannot run on data type {}",
+            kind.as_str(),
+            worker.name(),
+            request.data_type
+        )));
+    }
+    let keep_folder = truthy(request.parameters.get("keepJobFolder"));
+    if keep_folder && !caller.has(Role::OrgAdmin) {
+        return Err(JobsError::Engine(crate::error::EngineError::Forbidden(
+            "keepJobFolder is reserved to orgadmins (or workers.keep_job_folder)".into(),
+        )));
+    }
     let (data_field, cache_data) = match &request.data {
         JobData::Text(text) => (("data", json!(text)), text.clone()),
         JobData::Object(entity) => (("data", entity.clone()), entity.to_string()),
@@ -300,6 +323,7 @@ pub async fn submit(
         }
     };
     let tag = cache_tag(
+        &caller.organization,
         &worker.id,
         &request.data_type,
         request.tlp,
@@ -310,12 +334,18 @@ pub async fn submit(
         let window = worker
             .job_cache_minutes()
             .unwrap_or(runtime.config().default_cache_minutes);
-        if let Some(cached) = cached_job(store, &tag, window).await? {
+        if let Some(cached) = cached_job(store, &caller.organization, &tag, window).await? {
             let mut job = job_json(&cached);
             job["fromCache"] = json!(true);
             return Ok(job);
         }
     }
+    // The count and the write happen under the worker's lock, so concurrent submissions cannot
+    // all see room for one more job.
+    let _rate_guard = match worker.rate_limit() {
+        Some(_) => Some(runtime.submission_lock(&worker.id).lock_owned().await),
+        None => None,
+    };
     check_rate(store, &worker).await?;
 
     let now = now_ms();
@@ -335,6 +365,9 @@ pub async fn submit(
     if let Some(label) = request.label {
         body.insert("label".into(), json!(label));
     }
+    if keep_folder {
+        body.insert("keepJobFolder".into(), json!(true));
+    }
     body.insert("cacheTag".into(), json!(tag));
     body.insert("createdBy".into(), json!(caller.login));
     body.insert("createdAt".into(), json!(now));
@@ -353,12 +386,18 @@ pub async fn submit(
     Ok(job_json(&document))
 }
 
-async fn cached_job(store: &dyn Store, tag: &str, window_minutes: f64) -> Result<Option<Document>> {
+async fn cached_job(
+    store: &dyn Store,
+    organization: &OrgId,
+    tag: &str,
+    window_minutes: f64,
+) -> Result<Option<Document>> {
     if window_minutes.is_nan() || window_minutes <= 0.0 {
         return Ok(None);
     }
     let since = now_ms() - (window_minutes * 60_000.0) as i64;
-    let query = Query::eq("cacheTag", tag)
+    let query = Query::eq("organization", organization.as_str())
+        .and(Query::eq("cacheTag", tag))
         .and(Query::Not(Box::new(Query::In {
             field: "status".into(),
             values: vec![json!("Failure"), json!("Deleted")],
@@ -565,8 +604,26 @@ mod tests {
     #[test]
     fn the_cache_tag_ignores_pap_and_message() {
         let parameters = Map::new();
-        let tag = cache_tag("w", "ip", 2, "1.2.3.4", &parameters);
+        let tag = cache_tag(&OrgId::new("o"), "w", "ip", 2, "1.2.3.4", &parameters);
 
-        assert_eq!(tag, hex::encode(Md5::digest("w|ip|2|1.2.3.4|{}")));
+        assert_eq!(
+            tag,
+            hex::encode(Md5::digest(r#"["o","w","ip",2,"1.2.3.4",{}]"#))
+        );
+    }
+
+    #[test]
+    fn cache_tags_keep_their_parts_apart() {
+        let none = Map::new();
+        let org = OrgId::new("o");
+
+        assert_ne!(
+            cache_tag(&org, "w", "ip", 2, "2|1.2.3.4", &none),
+            cache_tag(&org, "w", "ip|2", 2, "1.2.3.4", &none)
+        );
+        assert_ne!(
+            cache_tag(&org, "w", "ip", 2, "x", &none),
+            cache_tag(&OrgId::new("p"), "w", "ip", 2, "x", &none)
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! artifacts, and the sweeper that re-queues waiting jobs and ends jobs orphaned by a dead
 //! engine.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -70,6 +70,7 @@ pub struct JobRuntime {
     receiver: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
     queued: Mutex<HashSet<String>>,
     finished: Notify,
+    submissions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl JobRuntime {
@@ -101,6 +102,7 @@ impl JobRuntime {
             receiver: Mutex::new(Some(receiver)),
             queued: Mutex::new(HashSet::new()),
             finished: Notify::new(),
+            submissions: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -149,6 +151,16 @@ impl JobRuntime {
         if fresh && self.sender.send(job_id).is_err() {
             tracing::warn!("job executor stopped; the job stays queued in the store");
         }
+    }
+
+    /// The lock serialising the submissions to one worker (so its rate limit holds under
+    /// concurrent submissions to this engine).
+    pub fn submission_lock(&self, worker_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = match self.submissions.lock() {
+            Ok(locks) => locks,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        locks.entry(worker_id.to_owned()).or_default().clone()
     }
 
     fn dequeued(&self, job_id: &str) {
@@ -296,7 +308,8 @@ impl JobRuntime {
         .await;
         let folder = Arc::new(folder);
         let reader = folder.clone();
-        let output = tokio::task::spawn_blocking(move || reader.read_output())
+        let limit = self.config.max_output_bytes;
+        let output = tokio::task::spawn_blocking(move || reader.read_output(limit))
             .await
             .unwrap_or(Err(OutputProblem::Missing));
         let with_tail = |message: String| {
@@ -336,8 +349,9 @@ impl JobRuntime {
         config: Map<String, Value>,
     ) -> std::io::Result<(JobFolder, Vec<(String, String)>)> {
         let body = job.body.clone();
-        let keep = self.config.keep_job_folder
-            || body.get("parameters").and_then(|p| p.get("keepJobFolder")) == Some(&json!(true));
+        // Set at submission only for orgadmins (see `job::submit`).
+        let keep = self.config.keep_job_folder || body.get("keepJobFolder") == Some(&json!(true));
+        let outbound_allow = self.config.outbound_allow.join(",");
         let parent = self.job_directory.clone();
         let job_id = job.id.clone();
         let datastore = self.datastore.clone();
@@ -374,7 +388,7 @@ impl JobRuntime {
                     body.get("data").cloned().unwrap_or(Value::Null),
                 );
             }
-            let mut environment = Vec::new();
+            let mut environment = vec![(OUTBOUND_ALLOW_VARIABLE.to_owned(), outbound_allow)];
             if let Some(Value::String(pem)) = config.get("cacerts")
                 && !pem.trim().is_empty()
             {
@@ -399,7 +413,7 @@ impl JobRuntime {
             };
             return Outcome::Failure {
                 message,
-                input: output.remove("input"),
+                input: output.remove("input").map(without_config),
             };
         }
         let full = match output.remove("full") {
@@ -455,16 +469,23 @@ impl JobRuntime {
                 .to_owned();
             let folder = folder.clone();
             let datastore = self.datastore.clone();
+            let limit = self.config.max_output_bytes;
             let stored = tokio::task::spawn_blocking(move || {
-                let content = folder.read_output_file(&file)?;
-                datastore.put(&name, &content_type, &content).ok()
+                let content = folder
+                    .read_output_file(&file, limit)
+                    .map_err(|problem| format!("{problem:?}"))?;
+                datastore
+                    .put(&name, &content_type, &content)
+                    .map_err(|error| error.to_string())
             })
             .await
-            .ok()
-            .flatten();
-            let Some(attachment) = stored else {
-                tracing::warn!("file artifact skipped: file missing from the output folder");
-                return None;
+            .unwrap_or_else(|error| Err(error.to_string()));
+            let attachment = match stored {
+                Ok(attachment) => attachment,
+                Err(problem) => {
+                    tracing::warn!(%problem, "file artifact skipped");
+                    return None;
+                }
             };
             artifact.insert("attachment".into(), serde_json::to_value(attachment).ok()?);
         } else {
@@ -576,6 +597,31 @@ impl JobRuntime {
     }
 }
 
+/// The variable through which a worker learns the operator's outbound allowlist
+/// (`workers.outbound_allow`, comma-separated); the built-in workers refuse any other loopback,
+/// link-local or private address.
+pub const OUTBOUND_ALLOW_VARIABLE: &str = "SKEP_WORKER_OUTBOUND_ALLOW";
+
+/// The `input` a failed worker reported, without the configuration it echoes (cortexutils
+/// redacts only items named like key, password or secret; tokens and the rest would be kept
+/// with the job and shown to every reader of the organisation). A JSON text stays a text.
+fn without_config(input: Value) -> Value {
+    match input {
+        Value::Object(mut object) => {
+            object.remove("config");
+            Value::Object(object)
+        }
+        Value::String(text) => match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(mut object)) => {
+                object.remove("config");
+                Value::String(Value::Object(object).to_string())
+            }
+            _ => Value::String(text),
+        },
+        other => other,
+    }
+}
+
 /// The job's `config`: definition config, overlaid by the worker configuration, plus proxies.
 fn job_config(definition: &Definition, worker: &Worker) -> Map<String, Value> {
     let mut config = definition.config.clone();
@@ -666,6 +712,18 @@ mod tests {
             sensitivity_refusal(job, unchecked.as_object().unwrap()),
             None
         );
+    }
+
+    #[test]
+    fn a_failed_input_loses_its_configuration_in_either_shape() {
+        let input = json!({"data": "x", "config": {"api_token": "t"}});
+
+        assert_eq!(without_config(input.clone()), json!({"data": "x"}));
+        assert_eq!(
+            without_config(json!(input.to_string())),
+            json!(json!({"data": "x"}).to_string())
+        );
+        assert_eq!(without_config(json!("not json")), json!("not json"));
     }
 
     #[test]

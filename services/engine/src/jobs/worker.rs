@@ -12,6 +12,7 @@ use super::catalog::{Catalog, ConfigurationItem, Definition, WorkerKind};
 use super::configuration::{global_items, sensitivity_items, validate};
 use super::error::{JobsError, Result};
 use crate::auth::Identity;
+use crate::domain::secrets::SECRETS;
 use crate::domain::{OrgId, now_ms};
 
 /// Store kind of enabled workers.
@@ -62,7 +63,7 @@ impl RateUnit {
 /// A worker enabled in an organisation, as stored.
 #[derive(Debug, Clone)]
 pub struct Worker {
-    /// md5 of `<org>_<name>_<type>`.
+    /// See [`worker_id`].
     pub id: String,
     /// The stored attributes.
     pub body: Map<String, Value>,
@@ -160,12 +161,22 @@ impl Worker {
     }
 }
 
-/// Worker id: lower-hex md5 of `<org>_<name>_<type>`.
+/// Worker id: lower-hex md5 of the JSON array `[org, name, type]`. Unlike `<org>_<name>_<type>`,
+/// the encoding is unambiguous: organisation `a_b` with worker `c` and organisation `a` with
+/// worker `b_c` get different ids, so one organisation can never take over another's worker
+/// (its configuration, its jobs and their cache).
 pub fn worker_id(organization: &OrgId, name: &str, kind: WorkerKind) -> String {
-    hex::encode(Md5::digest(format!(
-        "{organization}_{name}_{}",
-        kind.as_str()
-    )))
+    let parts = json!([organization.as_str(), name, kind.as_str()]);
+    hex::encode(Md5::digest(parts.to_string()))
+}
+
+/// Whether the worker accepts jobs on `data_type` (its `dataTypeList` names it).
+pub fn accepts(worker: &Worker, data_type: &str) -> bool {
+    worker
+        .body
+        .get("dataTypeList")
+        .and_then(Value::as_array)
+        .is_some_and(|types| types.iter().any(|known| known.as_str() == Some(data_type)))
 }
 
 /// Every item a worker of `definition` accepts.
@@ -342,7 +353,8 @@ pub async fn get(
     Ok(worker)
 }
 
-/// Searches the workers of `kind` in the organisation.
+/// Searches the workers of `kind` in the organisation. A query or sort naming the secret
+/// `configuration` is an invalid query (400).
 pub async fn search(
     store: &dyn Store,
     organization: &OrgId,
@@ -351,6 +363,7 @@ pub async fn search(
     page: Page,
     sort: &[Sort],
 ) -> Result<(Vec<Worker>, u64)> {
+    SECRETS.check_search(WORKER_KIND, &query, sort)?;
     let scoped = Query::eq("organization", organization.as_str())
         .and(Query::eq("type", kind.as_str()))
         .and(query);
@@ -627,9 +640,19 @@ mod tests {
 
         assert_eq!(
             id,
-            hex::encode(Md5::digest("acme_TestAnalyzer_1_0_analyzer"))
+            hex::encode(Md5::digest(r#"["acme","TestAnalyzer_1_0","analyzer"]"#))
         );
         assert_eq!(id.len(), 32);
+    }
+
+    #[test]
+    fn worker_ids_of_different_organisations_never_collide() {
+        let kind = WorkerKind::Analyzer;
+
+        assert_ne!(
+            worker_id(&OrgId::new("org_a"), "b_c", kind),
+            worker_id(&OrgId::new("org_a_b"), "c", kind)
+        );
     }
 
     #[test]

@@ -771,7 +771,7 @@ async fn a_pap_above_the_maximum_is_refused_by_the_engine() {
 }
 
 #[tokio::test]
-async fn job_folders_are_removed_unless_the_job_asks_to_keep_them() {
+async fn job_folders_are_removed_after_the_job() {
     let fixture = Fixture::spawn().await;
     let worker = fixture
         .enable_analyzer("SkepTest_Fail_1_0", json!({}))
@@ -779,21 +779,8 @@ async fn job_folders_are_removed_unless_the_job_asks_to_keep_them() {
     let jobs_folder = fixture.app.data_dir.path().join("jobs");
 
     fixture.run_to_end(&worker, ip("10.9.9.1")).await;
-    let after_plain_job = std::fs::read_dir(&jobs_folder).unwrap().count();
-    fixture
-        .run_to_end(
-            &worker,
-            json!({"dataType": "ip", "data": "10.9.9.2", "parameters": {"keepJobFolder": true}}),
-        )
-        .await;
-    let kept: Vec<_> = std::fs::read_dir(&jobs_folder)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
 
-    assert_eq!(after_plain_job, 0);
-    assert_eq!(kept.len(), 1);
-    assert!(kept[0].join("input/input.json").is_file());
+    assert_eq!(std::fs::read_dir(&jobs_folder).unwrap().count(), 0);
 }
 
 #[tokio::test]

@@ -21,10 +21,9 @@ async fn enabling_a_definition_answers_201_with_the_md5_id_and_no_configuration(
 
     let (status, worker) = status_and_json(response).await;
     assert_eq!(status, 201, "{worker}");
-    let expected = hex::encode(Md5::digest(format!(
-        "{}_SkepTest_Success_1_0_analyzer",
-        fixture.org
-    )));
+    let expected = hex::encode(Md5::digest(
+        json!([fixture.org, "SkepTest_Success_1_0", "analyzer"]).to_string(),
+    ));
     assert_eq!(worker["id"], expected);
     assert_eq!(worker["workerDefinitionId"], "SkepTest_Success_1_0");
     assert_eq!(worker["analyzerDefinitionId"], "SkepTest_Success_1_0");

@@ -64,9 +64,7 @@ pub fn analyze(job: &Job) -> Result<AnalyzerReport, WorkerError> {
         "the AbuseIPDB API key (https://www.abuseipdb.com/account/api)",
     )?;
     let days = config.integer_in("days", 30, 1..=365)?;
-    let base = config
-        .string("url")
-        .unwrap_or_else(|| DEFAULT_URL.to_owned());
+    let base = http::base_url(job, DEFAULT_URL)?;
     let endpoint = http::join(&base, "/api/v2/check");
 
     let response = http::client(job)?

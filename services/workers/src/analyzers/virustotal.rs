@@ -33,9 +33,7 @@ impl VirusTotal {
         let config = job.config();
         Ok(Self {
             client: http::client(job)?,
-            base: config
-                .string("url")
-                .unwrap_or_else(|| DEFAULT_URL.to_owned()),
+            base: http::base_url(job, DEFAULT_URL)?,
             key: config.required_string(
                 "key",
                 "the VirusTotal API key (https://www.virustotal.com/gui/my-apikey)",
@@ -336,12 +334,14 @@ fn submit_file(
     filename: String,
 ) -> Result<Option<Value>, WorkerError> {
     let url = if content.len() > DIRECT_UPLOAD_LIMIT {
-        virustotal
+        let upload = virustotal
             .get("/api/v3/files/upload_url")?
             .and_then(|body| body.get("data").and_then(Value::as_str).map(str::to_owned))
             .ok_or_else(|| {
                 WorkerError::Service("VirusTotal returned no upload URL for a large file".into())
-            })?
+            })?;
+        http::check_returned_url("VirusTotal", &upload)?;
+        upload
     } else {
         virustotal.url("/api/v3/files")
     };

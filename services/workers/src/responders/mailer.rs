@@ -94,8 +94,18 @@ impl SmtpSettings {
         })
     }
 
+    /// The transport to the checked address of `smtp_host` (resolved once, so the name cannot
+    /// resolve elsewhere when connecting); TLS still verifies the host name.
     fn transport(&self) -> Result<SmtpTransport, WorkerError> {
-        let mut builder = SmtpTransport::builder_dangerous(&self.host)
+        let addresses = crate::outbound::Outbound::from_environment().resolve(
+            "smtp_host",
+            &self.host,
+            self.port,
+        )?;
+        let server = addresses
+            .first()
+            .map_or_else(|| self.host.clone(), |address| address.ip().to_string());
+        let mut builder = SmtpTransport::builder_dangerous(server)
             .port(self.port)
             .timeout(Some(self.timeout));
         builder = match self.tls {

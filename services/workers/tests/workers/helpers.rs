@@ -89,6 +89,7 @@ pub fn run_job(mut input: Value, file: Option<(&str, &[u8])>) -> Finished {
 
     let child = Command::new(worker_binary())
         .arg(directory.path())
+        .env(OUTBOUND_ALLOW, LOOPBACK_STAND_INS)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -102,11 +103,17 @@ pub fn run_job(mut input: Value, file: Option<(&str, &[u8])>) -> Finished {
     Finished { directory, output }
 }
 
+/// The variable through which the engine hands workers its outbound allowlist.
+pub const OUTBOUND_ALLOW: &str = "SKEP_WORKER_OUTBOUND_ALLOW";
+/// The allowlist of the tests: the stand-ins and SMTP servers listen on 127.0.0.1.
+pub const LOOPBACK_STAND_INS: &str = "127.0.0.1";
+
 /// Runs the worker in legacy stdin mode; returns the report it prints.
 pub fn run_stdin(input: &Value) -> Value {
     let empty = tempfile::tempdir().unwrap();
     let mut child = Command::new(worker_binary())
         .arg(empty.path())
+        .env(OUTBOUND_ALLOW, LOOPBACK_STAND_INS)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

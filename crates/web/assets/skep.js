@@ -62,6 +62,7 @@
             return document.importNode(node, true);
           }));
           element.setAttribute("data-live", fresh.getAttribute("data-live") || "off");
+          wire(element);
         })
         .catch(function () { /* offline for a moment: the next tick tries again */ });
     }, 3000);
@@ -78,11 +79,16 @@
     });
   }
 
+  // Wires the behaviours inside `root` (also the parts a live refresh brought in).
+  function wire(root) {
+    root.querySelectorAll("[data-json-search]").forEach(wireJsonSearch);
+    root.querySelectorAll("[data-filter]").forEach(wireFilter);
+    root.querySelectorAll("button[data-copy]").forEach(wireCopy);
+  }
+
   function start() {
-    document.querySelectorAll("[data-json-search]").forEach(wireJsonSearch);
-    document.querySelectorAll("[data-filter]").forEach(wireFilter);
+    wire(document);
     document.querySelectorAll("[data-live]").forEach(wireLive);
-    document.querySelectorAll("button[data-copy]").forEach(wireCopy);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -17,18 +17,27 @@ const COLOURS: [RGBColor; 4] = [
     RGBColor(0xc0, 0x39, 0x2b),
 ];
 
-/// Vertical bars, one per `(label, value)`, in order. An empty list still draws the axes.
-pub fn bars(caption: &str, items: &[(String, f64)], colour_by_bar: bool) -> String {
+/// Colours of the severities Low, Medium, High, Critical.
+pub const SEVERITY_COLOURS: [RGBColor; 4] = [
+    RGBColor(0x3a, 0x9a, 0x5b),
+    RGBColor(0xe0, 0xa8, 0x00),
+    RGBColor(0xd9, 0x6b, 0x1c),
+    RGBColor(0xc0, 0x39, 0x2b),
+];
+
+/// Vertical bars, one per `(label, value)`, in order; bar `i` gets `colours[i]` (cycling), or
+/// the first series colour when `colours` is empty. An empty list still draws the axes.
+pub fn bars(caption: &str, items: &[(String, f64)], colours: &[RGBColor]) -> String {
     let mut svg = String::new();
-    let drawn = draw_bars(&mut svg, caption, items, colour_by_bar);
-    finish(svg, drawn)
+    let drawn = draw_bars(&mut svg, caption, items, colours);
+    finish(svg, caption, drawn)
 }
 
 fn draw_bars(
     svg: &mut String,
     caption: &str,
     items: &[(String, f64)],
-    colour_by_bar: bool,
+    colours: &[RGBColor],
 ) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     let count = items.len().max(1) as i32;
@@ -56,10 +65,10 @@ fn draw_bars(
         .draw()?;
     chart.draw_series(items.iter().enumerate().map(|(index, (_, value))| {
         let index = index as i32;
-        let colour = if colour_by_bar {
-            COLOURS[usize::try_from(index).unwrap_or(0) % COLOURS.len()]
-        } else {
+        let colour = if colours.is_empty() {
             COLOURS[0]
+        } else {
+            colours[usize::try_from(index).unwrap_or(0) % colours.len()]
         };
         let mut bar = Rectangle::new(
             [
@@ -79,7 +88,7 @@ fn draw_bars(
 pub fn lines(caption: &str, series: &[(&str, Vec<(i64, f64)>)]) -> String {
     let mut svg = String::new();
     let drawn = draw_lines(&mut svg, caption, series);
-    finish(svg, drawn)
+    finish(svg, caption, drawn)
 }
 
 fn draw_lines(
@@ -135,10 +144,22 @@ fn draw_lines(
     Ok(())
 }
 
-/// The SVG, or a short note when drawing failed (it never should: the ranges are checked).
-fn finish(svg: String, drawn: Result<(), Box<dyn std::error::Error>>) -> String {
+/// The SVG made scalable (a `viewBox`, so CSS can fit it to narrow screens) and labelled for
+/// screen readers; or a short note when drawing failed (it never should: ranges are checked).
+fn finish(svg: String, caption: &str, drawn: Result<(), Box<dyn std::error::Error>>) -> String {
     match drawn {
-        Ok(()) => svg,
+        Ok(()) => {
+            let mut label = String::new();
+            skep_web::escape(&mut label, caption);
+            svg.replacen(
+                "<svg ",
+                &format!(
+                    "<svg viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{label}\" ",
+                    SIZE.0, SIZE.1
+                ),
+                1,
+            )
+        }
         Err(error) => {
             tracing::warn!(%error, "a dashboard chart could not be drawn");
             String::from("<p class=\"muted\">This chart could not be drawn.</p>")
@@ -173,9 +194,9 @@ mod tests {
         let svg = bars(
             "Top tags",
             &[("<script>x</script>".into(), 3.0), ("mail".into(), 1.0)],
-            false,
+            &[],
         );
-        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.starts_with("<svg viewBox=\"0 0 560 300\""), "{svg}");
         assert!(svg.contains("<rect"), "{svg}");
         assert!(!svg.contains("<script"), "{svg}");
         assert!(!svg.contains("style="), "{svg}");
@@ -192,6 +213,6 @@ mod tests {
             ],
         );
         assert!(svg.contains("<polyline"), "{svg}");
-        assert!(svg.contains(">cases<") && svg.contains(">alerts<"), "{svg}");
+        assert!(svg.contains("cases") && svg.contains("alerts"), "{svg}");
     }
 }

@@ -207,13 +207,17 @@ async fn page(state: web::Data<CasesState>, request: HttpRequest, viewer: Viewer
         open_alerts,
         acknowledge: duration(acknowledge),
         resolve: duration(resolve),
-        by_severity: Html::from_trusted(charts::bars("Open cases by severity", &by_severity, true)),
+        by_severity: Html::from_trusted(charts::bars(
+            "Open cases by severity",
+            &by_severity,
+            &charts::SEVERITY_COLOURS,
+        )),
         per_day: Html::from_trusted(charts::lines(
             "Created per day (30 days)",
             &[("cases", cases_per_day), ("alerts", alerts_per_day)],
         )),
-        top_tags: Html::from_trusted(charts::bars("Top tags", &tags, false)),
-        top_types: Html::from_trusted(charts::bars("Top observable types", &types, false)),
+        top_tags: Html::from_trusted(charts::bars("Top tags", &tags, &[])),
+        top_types: Html::from_trusted(charts::bars("Top observable types", &types, &[])),
     };
     viewer.page(&request, "Dashboard", &page)
 }

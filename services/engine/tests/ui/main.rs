@@ -1,0 +1,192 @@
+//! The engine's web UI in real headless Chromium (`tests/ui/*.mjs`, driven by playwright-core):
+//! the seed's engine steps on a fresh engine, and the stored-XSS check. Without Chromium these
+//! tests fail under `CI=true` and skip loudly elsewhere (`skep_testkit::browser::require`).
+// Test support: any failed setup step should stop the run with a panic.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{Map, Value, json};
+use skep_engine::Application;
+use skep_engine::auth::Identity;
+use skep_engine::config::EngineConfig;
+use skep_engine::domain::organization::{self, OrgStatus, OrganizationDraft};
+use skep_engine::domain::user::{self, UserDraft, UserStatus};
+use skep_engine::domain::{OrgId, now_ms};
+use skep_engine::jobs::job::{ARTIFACT_KIND, JOB_KIND, REPORT_KIND};
+use skep_engine::roles::Role;
+use skep_store::NewDocument;
+use skep_testkit::browser;
+use tempfile::TempDir;
+
+/// A running engine over a fresh store; `configure` adjusts the configuration.
+async fn start(configure: impl FnOnce(&mut EngineConfig)) -> (Application, String, TempDir) {
+    let data_dir = TempDir::new().unwrap();
+    let mut config = EngineConfig::default();
+    config.http.host = "127.0.0.1".to_owned();
+    config.http.port = 0;
+    config.data_dir = data_dir.path().to_path_buf();
+    configure(&mut config);
+    let application = Application::build(config).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", application.port());
+    (application, base, data_dir)
+}
+
+/// Runs a script in Chromium against `base` and fails the test with its output unless it passed.
+async fn run_in_browser(script: &'static str, base: String, env: Vec<(String, String)>) {
+    let output = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        browser::run_script(script, &base, &env)
+    })
+    .await
+    .unwrap();
+    let report = skep_testkit::describe_output(&output);
+    assert!(output.status.success(), "{script} failed:\n{report}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains(&format!("ok {}", script.trim_end_matches(".mjs"))),
+        "{script} did not finish:\n{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_engine_steps_work_in_chromium() {
+    if !browser::require("the_seed_engine_steps_work_in_chromium") {
+        return;
+    }
+    let worker = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("skep-worker");
+    assert!(
+        worker.is_file(),
+        "the built-in worker {} is missing: run `cargo build -p skep-workers --bins`",
+        worker.display()
+    );
+    let (application, base, _data_dir) = start(|_| {}).await;
+    tokio::spawn(application.run_until_stopped());
+    run_in_browser("engine_walk.mjs", base, Vec::new()).await;
+}
+
+const SCRIPT: &str = "<script>window.__skepXss='script';alert('script')</script>";
+const IMG: &str = "<img src=x onerror=\"window.__skepXss='img';alert('img')\">";
+const JS_LINK: &str = "javascript:window.__skepXss='link';alert('link')";
+const MD_LINK: &str =
+    "[click](javascript:window.__skepXss='md') <a href=\"javascript:alert(1)\">x</a>";
+
+fn object(value: Value) -> Map<String, Value> {
+    value.as_object().cloned().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_script_payloads_in_a_job_never_run() {
+    if !browser::require("stored_script_payloads_in_a_job_never_run") {
+        return;
+    }
+    let (application, base, _data_dir) = start(|config| {
+        config.bootstrap.admin_login = "admin".to_owned();
+        config.bootstrap.admin_password = skep_config::Secret::new("admin-password");
+    })
+    .await;
+    let state = application.state();
+    tokio::spawn(application.run_until_stopped());
+    let store = &*state.store;
+    let init = Identity::init();
+    organization::create(
+        store,
+        &init,
+        OrganizationDraft {
+            name: OrgId::new("xss"),
+            description: format!("{SCRIPT} org"),
+            status: OrgStatus::Active,
+        },
+    )
+    .await
+    .unwrap();
+    user::create(
+        store,
+        &init,
+        UserDraft {
+            login: "xss-analyst".to_owned(),
+            name: IMG.to_owned(),
+            roles: vec![Role::Read, Role::Analyze],
+            organization: Some(OrgId::new("xss")),
+            password: Some("xss-password".to_owned()),
+            status: UserStatus::Ok,
+            avatar: None,
+        },
+    )
+    .await
+    .unwrap();
+    // A finished job as the runner stores it, its report and an artifact, every text field
+    // carrying a payload.
+    let job = store
+        .put(
+            JOB_KIND,
+            NewDocument {
+                id: None,
+                parent: None,
+                body: object(json!({
+                    "organization": "xss",
+                    "status": "Success",
+                    "type": "analyzer",
+                    "dataType": "ip",
+                    "data": SCRIPT,
+                    "message": IMG,
+                    "tlp": 2, "pap": 2,
+                    "workerId": "w", "workerName": format!("Evil{IMG}"), "workerDefinitionId": "Evil_1_0",
+                    "createdAt": now_ms(), "startDate": now_ms(), "endDate": now_ms(),
+                    "createdBy": "xss-analyst",
+                })),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .put(
+            REPORT_KIND,
+            NewDocument {
+                id: Some(job.id.clone()),
+                parent: None,
+                body: object(json!({
+                    "jobId": job.id,
+                    "summary": {"taxonomies": [
+                        {"level": "malicious", "namespace": SCRIPT, "predicate": IMG, "value": JS_LINK},
+                        {"level": "<b>", "namespace": "N", "predicate": "P", "value": MD_LINK},
+                    ]},
+                    "full": {
+                        "html": format!("{SCRIPT}{IMG}"),
+                        "link": JS_LINK,
+                        "markdown": MD_LINK,
+                        SCRIPT: [IMG, {"nested": JS_LINK}],
+                    },
+                })),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .put(
+            ARTIFACT_KIND,
+            NewDocument {
+                id: None,
+                parent: None,
+                body: object(json!({
+                    "jobId": job.id, "position": 0, "organization": "xss",
+                    "dataType": "url", "data": JS_LINK, "message": MD_LINK, "tags": [SCRIPT],
+                })),
+            },
+        )
+        .await
+        .unwrap();
+    run_in_browser(
+        "engine_xss.mjs",
+        base,
+        vec![
+            ("SKEP_UI_LOGIN".to_owned(), "xss-analyst".to_owned()),
+            ("SKEP_UI_PASSWORD".to_owned(), "xss-password".to_owned()),
+            ("SKEP_UI_JOB".to_owned(), job.id.clone()),
+        ],
+    )
+    .await;
+}

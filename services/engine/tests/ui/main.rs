@@ -190,3 +190,68 @@ async fn stored_script_payloads_in_a_job_never_run() {
     )
     .await;
 }
+
+/// The public Cortex-Analyzers catalog (definitions only), shipped with the shared test data.
+const CORTEX_CATALOG: &str = "/work/shared/data/cortex-analyzers-catalog";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_pages_search_the_real_catalog() {
+    if !browser::require("the_catalog_pages_search_the_real_catalog") {
+        return;
+    }
+    let catalog = std::path::Path::new(CORTEX_CATALOG);
+    assert!(
+        catalog.is_dir(),
+        "the Cortex-Analyzers catalog is missing at {CORTEX_CATALOG}"
+    );
+    let (application, base, _data_dir) = start(|config| {
+        config.workers.analyzer_paths = vec![catalog.join("analyzers")];
+        config.workers.responder_paths = vec![catalog.join("responders")];
+    })
+    .await;
+    let state = application.state();
+    tokio::spawn(application.run_until_stopped());
+    let store = &*state.store;
+    skep_engine::api::maintenance::migrate_store(&state)
+        .await
+        .unwrap();
+    let init = Identity::init();
+    organization::create(
+        store,
+        &init,
+        OrganizationDraft {
+            name: OrgId::new("soc"),
+            description: "SOC".to_owned(),
+            status: OrgStatus::Active,
+        },
+    )
+    .await
+    .unwrap();
+    user::create(
+        store,
+        &init,
+        UserDraft {
+            login: "soc-admin".to_owned(),
+            name: "SOC admin".to_owned(),
+            roles: vec![Role::Read, Role::Analyze, Role::OrgAdmin],
+            organization: Some(OrgId::new("soc")),
+            password: Some("soc-admin-password".to_owned()),
+            status: UserStatus::Ok,
+            avatar: None,
+        },
+    )
+    .await
+    .unwrap();
+    run_in_browser(
+        "engine_catalog.mjs",
+        base,
+        vec![
+            ("SKEP_UI_LOGIN".to_owned(), "soc-admin".to_owned()),
+            (
+                "SKEP_UI_PASSWORD".to_owned(),
+                "soc-admin-password".to_owned(),
+            ),
+        ],
+    )
+    .await;
+}

@@ -82,6 +82,11 @@ await run("engine_walk", async ({ base, page, step }) => {
   const revealed = (await page.locator("#api-key").textContent()).trim();
   check(revealed === created, "Reveal shows the key that was created");
   await screenshot(page, "engine-user");
+  await page.goto(`${base}/users/reader`);
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Create API key")')]);
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Revoke")')]);
+  check((await flash()).includes("API key revoked"), `revoked: ${await flash()}`);
+  check((await page.locator("main").textContent()).includes("This user has no API key."), "the key is gone");
   const me = await fetch(`${base}/api/user/current`, { headers: { Authorization: `Bearer ${revealed}` } });
   check(me.status === 200, `the revealed key authenticates: ${me.status}`);
   const meJson = await me.json();
@@ -120,6 +125,22 @@ await run("engine_walk", async ({ base, page, step }) => {
   const enabledText = await page.locator("#enabled-workers").textContent();
   check(enabledText.includes("ObservableSanity") && enabledText.includes("VirusTotal_GetReport"), "both are listed as enabled");
 
+  step("edit a worker's rate limit, then enable and disable a second one");
+  await Promise.all([page.waitForNavigation(), page.click('#enabled-workers tr:has-text("VirusTotal_GetReport") a:has-text("Edit")')]);
+  check((await page.locator('input[name="rate"]').inputValue()) === "100", "the edit form shows the saved rate");
+  await page.fill('input[name="rate"]', "250");
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Save")')]);
+  check((await flash()).includes("saved"), `worker saved: ${await flash()}`);
+  await Promise.all([page.waitForNavigation(), page.click('#enabled-workers tr:has-text("VirusTotal_GetReport") a:has-text("Edit")')]);
+  check((await page.locator('input[name="rate"]').inputValue()) === "250", "the new rate is stored");
+  await page.goto(`${base}/workers/analyzer`);
+  await Promise.all([page.waitForNavigation(), page.click('a[aria-label="Enable AbuseIPDB"]')]);
+  await page.fill('input[name="cfg.key"]', "abuse-key");
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Enable")')]);
+  await Promise.all([page.waitForNavigation(), page.click('button[aria-label^="Disable AbuseIPDB"]')]);
+  check((await flash()).includes("Disabled"), `disabled: ${await flash()}`);
+  check(!(await page.locator("#enabled-workers").textContent()).includes("AbuseIPDB"), "a disabled worker leaves the list");
+
   step("enable the Mailer responder");
   await page.goto(`${base}/workers/responder`);
   await Promise.all([page.waitForNavigation(), page.click('a[aria-label="Enable SkepMailer"]')]);
@@ -130,9 +151,24 @@ await run("engine_walk", async ({ base, page, step }) => {
   check(/SkepMailer\S* enabled/.test(await flash()), `Mailer enabled: ${await flash()}`);
   await logout();
 
-  step("the analyst runs a New Analysis and sees its taxonomy");
+  step("the analyst changes their password");
   await login("analyst", "analyst-pw");
   check(page.url().endsWith("/jobs"), `an analyst starts on jobs: ${page.url()}`);
+  await page.goto(`${base}/account`);
+  await page.fill('input[name="current"]', "analyst-pw");
+  await page.fill('input[name="password"]', "analyst-pw-2");
+  await page.fill('input[name="confirm"]', "analyst-pw-2");
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Change password")')]);
+  check((await flash()).includes("Password changed"), `password changed: ${await flash()}`);
+  await logout();
+  await page.goto(`${base}/login`);
+  await page.fill('input[name="user"]', "analyst");
+  await page.fill('input[name="password"]', "analyst-pw");
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Log in")')]);
+  check((await flash()).includes("Wrong login or password"), "the old password no longer works");
+  await login("analyst", "analyst-pw-2");
+
+  step("the analyst runs a New Analysis and sees its taxonomy");
   await page.goto(`${base}/analyze?dataType=ip`);
   check((await page.locator('input[type="checkbox"][name^="analyzer_"]').count()) === 2, "two analyzers accept ip");
   await page.fill('textarea[name="data"]', "10.1.2.3");

@@ -36,4 +36,11 @@ await run("engine_xss", async ({ base, page, step }) => {
   await page.locator(".json-view summary").first().click();
   await screenshot(page, "engine-xss-job");
   await assertNoMarker(page, `/jobs/${job}`);
+
+  step("a failed job's error");
+  await page.goto(`${base}/jobs/${process.env.SKEP_UI_FAILED_JOB}`);
+  const error = await page.locator("pre.error").textContent();
+  check(error.includes("worker failed: <script>") && error.includes("onerror="), `the error shows as text: ${error}`);
+  check((await page.locator("main script, main img").count()) === 0, "no payload became an element");
+  await assertNoMarker(page, "the failed job");
 });

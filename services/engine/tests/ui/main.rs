@@ -179,6 +179,23 @@ async fn stored_script_payloads_in_a_job_never_run() {
         )
         .await
         .unwrap();
+    let failed = store
+        .put(
+            JOB_KIND,
+            NewDocument {
+                id: None,
+                parent: None,
+                body: object(json!({
+                    "organization": "xss", "status": "Failure", "type": "analyzer",
+                    "dataType": "url", "data": JS_LINK, "tlp": 2, "pap": 2,
+                    "workerId": "w", "workerName": "Evil_1_0", "workerDefinitionId": "Evil_1_0",
+                    "errorMessage": format!("worker failed: {SCRIPT}{IMG}"),
+                    "createdAt": now_ms(), "createdBy": "xss-analyst",
+                })),
+            },
+        )
+        .await
+        .unwrap();
     run_in_browser(
         "engine_xss.mjs",
         base,
@@ -186,6 +203,7 @@ async fn stored_script_payloads_in_a_job_never_run() {
             ("SKEP_UI_LOGIN".to_owned(), "xss-analyst".to_owned()),
             ("SKEP_UI_PASSWORD".to_owned(), "xss-password".to_owned()),
             ("SKEP_UI_JOB".to_owned(), job.id.clone()),
+            ("SKEP_UI_FAILED_JOB".to_owned(), failed.id.clone()),
         ],
     )
     .await;
@@ -254,4 +272,125 @@ async fn the_catalog_pages_search_the_real_catalog() {
         ],
     )
     .await;
+}
+
+/// The value of `name="_csrf"` in a page.
+fn csrf_of(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_changes_nothing() {
+    let (application, base, _data_dir) = start(|config| {
+        config.bootstrap.admin_login = "admin".to_owned();
+        config.bootstrap.admin_password = skep_config::Secret::new("admin-password");
+    })
+    .await;
+    let state = application.state();
+    tokio::spawn(application.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login_page = client.get(format!("{base}/login")).send().await.unwrap();
+    let csp = login_page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let html = login_page.text().await.unwrap();
+    let refused = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("user", "admin"),
+            ("password", "admin-password"),
+            ("_csrf", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status().as_u16(),
+        403,
+        "a login without its token is refused"
+    );
+    let login = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("user", "admin"),
+            ("password", "admin-password"),
+            ("_csrf", &csrf_of(&html)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 303);
+    let page = client
+        .get(format!("{base}/organizations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+
+    for token in ["", "0123", &"f".repeat(64)] {
+        let response = client
+            .post(format!("{base}/organizations"))
+            .form(&[("name", "forged"), ("description", "x"), ("_csrf", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "token {token:?}");
+    }
+    assert!(
+        organization::find(&*state.store, &OrgId::new("forged"))
+            .await
+            .unwrap()
+            .is_none(),
+        "no organisation was created by a forged form"
+    );
+    let created = client
+        .post(format!("{base}/organizations"))
+        .form(&[
+            ("name", "real"),
+            ("description", "x"),
+            ("_csrf", &csrf_of(&html)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 303);
+    assert_eq!(created.headers()["location"], "/organizations/real");
+    assert!(
+        organization::find(&*state.store, &OrgId::new("real"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // The stylesheet is served under its hashed name with a long cache, nothing else is.
+    let stylesheet = skep_web::assets::stylesheet();
+    assert!(html.contains(stylesheet), "the page links {stylesheet}");
+    let asset = client
+        .get(format!("{base}{stylesheet}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asset.status().as_u16(), 200);
+    assert_eq!(
+        asset.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let stale = client
+        .get(format!("{base}/assets/skep.000000000000.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status().as_u16(), 404);
 }

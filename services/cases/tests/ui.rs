@@ -301,3 +301,213 @@ async fn pages_send_a_strict_policy_and_forms_refuse_a_missing_token() {
     let (total, _) = app.search("/api/case/_search", &json!({})).await;
     assert_eq!(total, 0, "nothing was created without the token");
 }
+
+/// A browser-like session of the seeded admin: a cookie client and the forms' CSRF token.
+async fn session(app: &TestApp) -> (reqwest::Client, String) {
+    let client = skep_testkit::cookie_client();
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = page
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let response = client
+        .post(app.url("/login"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("user", ADMIN_LOGIN),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.url().path().ends_with("/cases"));
+    (client, token)
+}
+
+/// Posts a form; returns the page it redirects to (status, final path, body).
+async fn post_form(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String, String) {
+    let response = client
+        .post(app.url(path))
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let path = response.url().path().to_owned();
+    (status, path, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn forms_change_the_store_as_the_api_does() {
+    let app = TestApp::spawn().await;
+    let (client, token) = session(&app).await;
+    let token = token.as_str();
+    let first = app.new_case("first").await;
+    let second = app.new_case("second").await;
+    let (first_id, second_id) = (
+        first["id"].as_str().unwrap().to_owned(),
+        second["id"].as_str().unwrap().to_owned(),
+    );
+
+    // Bulk: tag, then close both.
+    let (status, _, page) = post_form(
+        &client,
+        &app,
+        "/cases/bulk",
+        &[
+            ("_csrf", token),
+            ("ids", &first_id),
+            ("ids", &second_id),
+            ("action", "tag"),
+            ("tags", "wave-1, bulk"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("2 case(s) changed."), "{page}");
+    let tagged = json_of(app.get(&format!("/api/case/{second_id}")).await).await;
+    assert_eq!(tagged["tags"], json!(["wave-1", "bulk"]));
+
+    // Merge: both cases into a new one, which the browser is sent to.
+    let (status, path, _) = post_form(
+        &client,
+        &app,
+        &format!("/cases/{first_id}/merge"),
+        &[("_csrf", token), ("other", "#2")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let merged_id = path.trim_start_matches("/cases/").to_owned();
+    let merged = json_of(app.get(&format!("/api/case/{merged_id}")).await).await;
+    assert_eq!(merged["title"], "first / second");
+    let source = json_of(app.get(&format!("/api/case/{first_id}")).await).await;
+    assert_eq!(source["resolutionStatus"], "Duplicated");
+
+    // Close with a resolution, then the observable flags and a task log with a file.
+    let (_, _, _) = post_form(
+        &client,
+        &app,
+        &format!("/cases/{merged_id}/close"),
+        &[
+            ("_csrf", token),
+            ("resolutionStatus", "FalsePositive"),
+            ("summary", "benign"),
+        ],
+    )
+    .await;
+    let closed = json_of(app.get(&format!("/api/case/{merged_id}")).await).await;
+    assert_eq!(closed["status"], "Resolved");
+    assert_eq!(closed["resolutionStatus"], "FalsePositive");
+    let observable = json_of(
+        app.create_observable(
+            &first_id,
+            &json!({"dataType": "ip", "data": "192.0.2.1", "message": "m"}),
+        )
+        .await,
+    )
+    .await;
+    let observable_id = observable["id"].as_str().unwrap();
+    post_form(
+        &client,
+        &app,
+        &format!("/observables/{observable_id}/flags"),
+        &[("_csrf", token), ("ioc", "on")],
+    )
+    .await;
+    let flagged = json_of(
+        app.get(&format!("/api/case/artifact/{observable_id}"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (flagged["ioc"].clone(), flagged["sighted"].clone()),
+        (json!(true), json!(false))
+    );
+    let task = app.new_task(&first_id, "Triage").await;
+    let task_id = task["id"].as_str().unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", token.to_owned())
+        .text("message", "Headers **checked**")
+        .part(
+            "attachment",
+            reqwest::multipart::Part::bytes(b"Received: x".to_vec()).file_name("headers.txt"),
+        );
+    let page = client
+        .post(app.url(&format!("/tasks/{task_id}/logs")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<strong>checked</strong>"),
+        "the log is rendered: {page}"
+    );
+    assert!(page.contains("headers.txt"), "the attachment is linked");
+
+    // Alerts: ignore.
+    let alert = json_of(
+        app.post(
+            "/api/alert",
+            &json!({"title": "a", "description": "d", "type": "t", "source": "s", "sourceRef": "1"}),
+        )
+        .await,
+    )
+    .await;
+    let alert_id = alert["id"].as_str().unwrap();
+    post_form(
+        &client,
+        &app,
+        &format!("/alerts/{alert_id}/ignore"),
+        &[("_csrf", token)],
+    )
+    .await;
+    let ignored = json_of(app.get(&format!("/api/alert/{alert_id}")).await).await;
+    assert_eq!(ignored["status"], "Ignored");
+
+    // Admin: a user with roles, then its API key, which works against the API.
+    post_form(
+        &client,
+        &app,
+        "/admin/users",
+        &[
+            ("_csrf", token),
+            ("login", "analyst"),
+            ("name", "Ann"),
+            ("roles", "read"),
+            ("roles", "write"),
+        ],
+    )
+    .await;
+    let (_, _, page) = post_form(
+        &client,
+        &app,
+        "/admin/users/analyst",
+        &[("_csrf", token), ("action", "renew")],
+    )
+    .await;
+    let key = page
+        .split("id=\"revealed-key\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let me = json_of(app.get_as(&key, "/api/user/current").await).await;
+    assert_eq!(me["roles"], json!(["read", "write"]));
+}

@@ -105,6 +105,11 @@ pub fn describe(message: &Value) -> FeedItem {
             format!("/observables/{object_id}"),
         ),
         "alert" => (view::text(object, "title"), format!("/alerts/{object_id}")),
+        "caseTemplate" => (view::text(object, "name"), "/admin/templates".to_owned()),
+        "dblist" => (
+            format!("in {}", view::text(object, "dblist")),
+            String::new(),
+        ),
         _ => (object_id.clone(), String::new()),
     };
     let mut text = format!("{operation} {} {label}", model_name(&object_type));

@@ -511,3 +511,50 @@ async fn forms_change_the_store_as_the_api_does() {
     let me = json_of(app.get_as(&key, "/api/user/current").await).await;
     assert_eq!(me["roles"], json!(["read", "write"]));
 }
+
+#[tokio::test]
+async fn a_reconnecting_feed_gets_what_it_missed_after_its_last_event_id() {
+    let app = TestApp::spawn().await;
+    app.new_case("seen before the disconnection").await;
+    let page = app.get("/activity").await.text().await.unwrap();
+    let last_id = page
+        .split("data-event-id=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        page.contains("created case #1 seen before the disconnection"),
+        "{page}"
+    );
+    app.new_case("missed while disconnected").await;
+
+    let mut response = app
+        .client
+        .get(app.url("/activity/events"))
+        .bearer_auth(&app.admin_key)
+        .header("Last-Event-ID", &last_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut received = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !received.contains("missed while disconnected") {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .expect("the missed event is replayed")
+            .unwrap()
+            .expect("the stream stays open");
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(received.contains("event: activity\ndata: "), "{received}");
+    assert!(received.contains("created case #2 missed while disconnected"));
+    assert!(
+        !received.contains("seen before the disconnection"),
+        "the last event seen is not sent again: {received}"
+    );
+}

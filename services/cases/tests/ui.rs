@@ -481,6 +481,30 @@ async fn forms_change_the_store_as_the_api_does() {
     let ignored = json_of(app.get(&format!("/api/alert/{alert_id}")).await).await;
     assert_eq!(ignored["status"], "Ignored");
 
+    // A custom field defined in the admin pages, then set on a case.
+    post_form(
+        &client,
+        &app,
+        "/admin/custom-fields",
+        &[
+            ("_csrf", token),
+            ("reference", "cvss"),
+            ("name", "CVSS"),
+            ("type", "number"),
+        ],
+    )
+    .await;
+    let (_, _, page) = post_form(
+        &client,
+        &app,
+        &format!("/cases/{second_id}/update"),
+        &[("_csrf", token), ("section", "fields"), ("cf.cvss", "7.5")],
+    )
+    .await;
+    assert!(page.contains("name=\"cf.cvss\" value=\"7.5\""), "{page}");
+    let with_field = json_of(app.get(&format!("/api/case/{second_id}")).await).await;
+    assert_eq!(with_field["customFields"]["cvss"]["number"], json!(7.5));
+
     // Admin: a user with roles, then its API key, which works against the API.
     post_form(
         &client,

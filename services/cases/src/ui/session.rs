@@ -30,7 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A page of a visitor who is not signed in: no navigation, the binding cookie set.
 fn anonymous_page(
-    state: &CasesState,
     request: &HttpRequest,
     title: &str,
     body: &impl Template,
@@ -46,7 +45,6 @@ fn anonymous_page(
     if let Some(cookie) = new_binding {
         let _ = response.add_cookie(&cookie);
     }
-    let _ = state;
     Ok(response)
 }
 
@@ -79,7 +77,7 @@ async fn first_run(state: web::Data<CasesState>, request: HttpRequest) -> UiResu
     } else {
         "Update Database"
     };
-    anonymous_page(&state, &request, title, &page, new_binding)
+    anonymous_page(&request, title, &page, new_binding)
 }
 
 /// `POST /first-run/migrate`: initialises the database (idempotent).
@@ -148,7 +146,7 @@ async fn login_page(state: web::Data<CasesState>, request: HttpRequest) -> UiRes
         csrf: super::token(&state, &binding),
         next: local_path(&next, "/cases"),
     };
-    anonymous_page(&state, &request, "Log in", &page, new_binding)
+    anonymous_page(&request, "Log in", &page, new_binding)
 }
 
 /// `POST /login`: the API's checks (login limiter, locked accounts), then its session cookie.

@@ -1,9 +1,11 @@
 //! Helpers for Skep's tests, and only tests (a dev-dependency, never a normal one): temporary
 //! data directories, polling with a deadline instead of sleeping, a cookie-keeping HTTP client,
 //! the test Python interpreter that runs the real client libraries, and [`stand_in`] servers for
-//! third-party services no test machine can reach.
+//! third-party services no test machine can reach, and [`browser`]: running the Chromium tests
+//! of `tests/ui/`.
 #![warn(missing_docs)]
 
+pub mod browser;
 pub mod stand_in;
 
 use std::future::Future;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod roles;
 pub mod routes;
 pub mod state;
+pub mod ui;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -32,6 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     configure_tasks(cfg);
     configure_observables(cfg);
     configure_cases(cfg);
+    // The web UI's pages, none under `/api`.
+    crate::ui::configure(cfg);
 }
 
 fn configure_users(cfg: &mut web::ServiceConfig) {

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod roles;
 pub mod routes;
 pub mod state;
+pub mod ui;
 
 use std::sync::Arc;
 

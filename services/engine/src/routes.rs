@@ -82,4 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/user/{id}/key", web::delete().to(user::revoke_key))
     .route("/api/user/{id}/key/renew", web::post().to(user::renew_key))
     .route("/api/user/{id}/key/set", web::post().to(user::set_key));
+
+    // The web UI: pages at `/`, `/login`, `/jobs`…, assets at `/assets/` (see `crate::ui`).
+    crate::ui::configure(cfg);
 }

@@ -59,7 +59,7 @@ fn to_json(organization: Organization) -> serde_json::Value {
     serde_json::to_value(OrganizationResponse::from(organization)).unwrap_or_default()
 }
 
-fn draft_from(fields: Fields) -> Result<OrganizationDraft, EngineError> {
+pub(crate) fn draft_from(fields: Fields) -> Result<OrganizationDraft, EngineError> {
     let (body, _files) = fields.into_parts();
     let mut reader = AttributeReader::new(TABLE, body);
     let name = reader.required_string("name");
@@ -83,7 +83,7 @@ fn draft_from(fields: Fields) -> Result<OrganizationDraft, EngineError> {
     }
 }
 
-fn patch_from(fields: Fields) -> Result<OrganizationPatch, EngineError> {
+pub(crate) fn patch_from(fields: Fields) -> Result<OrganizationPatch, EngineError> {
     let (body, _files) = fields.into_parts();
     let mut reader = AttributeReader::new(TABLE, body);
     reader.refuse_read_only("name");

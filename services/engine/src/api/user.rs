@@ -104,7 +104,7 @@ fn parse_roles(reader: &mut AttributeReader, roles: Vec<String>) -> Option<Vec<R
     Some(parsed)
 }
 
-fn draft_from(fields: Fields) -> Result<UserDraft, EngineError> {
+pub(crate) fn draft_from(fields: Fields) -> Result<UserDraft, EngineError> {
     let (body, _files) = fields.into_parts();
     let mut reader = AttributeReader::new(TABLE, body);
     let login = reader.required_string("login");
@@ -142,7 +142,7 @@ fn draft_from(fields: Fields) -> Result<UserDraft, EngineError> {
     }
 }
 
-fn patch_from(fields: Fields) -> Result<UserPatch, EngineError> {
+pub(crate) fn patch_from(fields: Fields) -> Result<UserPatch, EngineError> {
     let (body, _files) = fields.into_parts();
     if body.contains_key("password") || body.contains_key("key") {
         return Err(EngineError::Forbidden(

@@ -1,6 +1,6 @@
 # Browser tests (tests/ui): Debian's Chromium and fonts, and playwright-core (pinned in
 # tests/ui/package.json and its lock) installed under .test-env/node, so no browser is downloaded.
-# Exports SKEP_CHROMIUM and SKEP_UI_NODE_MODULES, read by the Rust tests that run tests/ui/*.mjs.
+# Exports SKEP_TEST_CHROMIUM and SKEP_TEST_UI_NODE_MODULES, read by the Rust tests that run tests/ui/*.mjs.
 ui_root=${root:-$(pwd)}
 if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null || ! command -v npm >/dev/null \
   || [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
@@ -25,6 +25,6 @@ if [ ! -d "$ui_node/node_modules/playwright-core" ] || [ "$(cat "$ui_stamp" 2>/d
   (cd "$ui_node" && npm ci --silent --no-audit --no-fund)
   echo "$ui_want" > "$ui_stamp"
 fi
-export SKEP_CHROMIUM=/usr/bin/chromium
-export SKEP_UI_NODE_MODULES=$ui_node/node_modules
-NODE_PATH=$SKEP_UI_NODE_MODULES node -e 'require("playwright-core"); console.log("ok")'
+export SKEP_TEST_CHROMIUM=/usr/bin/chromium
+export SKEP_TEST_UI_NODE_MODULES=$ui_node/node_modules
+NODE_PATH=$SKEP_TEST_UI_NODE_MODULES node -e 'require("playwright-core"); console.log("ok")'

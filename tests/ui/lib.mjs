@@ -1,5 +1,5 @@
 // Shared helpers of the browser tests: Debian's Chromium driven by playwright-core (found in
-// $SKEP_UI_NODE_MODULES, installed by scripts/test.d/30-chromium.sh), screenshots, and the
+// $SKEP_TEST_UI_NODE_MODULES, installed by scripts/test.d/30-chromium.sh), screenshots, and the
 // guard that fails a test when anything injected runs (a dialog, or the marker global that the
 // XSS payloads set).
 import { createRequire } from "node:module";
@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const modules = process.env.SKEP_UI_NODE_MODULES;
+const modules = process.env.SKEP_TEST_UI_NODE_MODULES;
 if (!modules) {
-  throw new Error("SKEP_UI_NODE_MODULES is not set: run scripts/test.d/30-chromium.sh");
+  throw new Error("SKEP_TEST_UI_NODE_MODULES is not set: run scripts/test.d/30-chromium.sh");
 }
 const require = createRequire(join(modules, "noop.js"));
 const { chromium } = require("playwright-core");
@@ -34,7 +34,7 @@ const FLAGS = [
 export async function launch({ viewport = { width: 1280, height: 800 } } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "skep-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.SKEP_CHROMIUM || "/usr/bin/chromium",
+    executablePath: process.env.SKEP_TEST_CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: FLAGS,
     viewport,

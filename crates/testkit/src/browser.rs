@@ -9,17 +9,17 @@ use std::process::{Command, Output};
 
 use crate::workspace_root;
 
-/// The node modules folder holding playwright-core: `SKEP_UI_NODE_MODULES`, else
+/// The node modules folder holding playwright-core: `SKEP_TEST_UI_NODE_MODULES`, else
 /// `<workspace>/.test-env/node/node_modules`.
 pub fn node_modules() -> PathBuf {
-    std::env::var_os("SKEP_UI_NODE_MODULES")
+    std::env::var_os("SKEP_TEST_UI_NODE_MODULES")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join(".test-env/node/node_modules"))
 }
 
-/// The Chromium binary: `SKEP_CHROMIUM`, else Debian's `/usr/bin/chromium`.
+/// The Chromium binary: `SKEP_TEST_CHROMIUM`, else Debian's `/usr/bin/chromium`.
 pub fn chromium() -> PathBuf {
-    std::env::var_os("SKEP_CHROMIUM")
+    std::env::var_os("SKEP_TEST_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
 }
@@ -77,8 +77,8 @@ pub fn run_script(script: &str, base_url: &str, env: &[(&str, &str)]) -> Output 
         .arg(root.join("tests/ui").join(script))
         .arg(base_url)
         .current_dir(&root)
-        .env("SKEP_UI_NODE_MODULES", node_modules())
-        .env("SKEP_CHROMIUM", chromium())
+        .env("SKEP_TEST_UI_NODE_MODULES", node_modules())
+        .env("SKEP_TEST_CHROMIUM", chromium())
         .env("SKEP_UI_SCREENSHOTS", screenshot_dir());
     for (name, value) in env {
         command.env(name, value);

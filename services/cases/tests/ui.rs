@@ -22,10 +22,10 @@ fn workspace() -> PathBuf {
 
 /// The playwright-core modules and Chromium, or `None` (skipped) outside CI.
 fn browser() -> Option<(PathBuf, PathBuf)> {
-    let modules = std::env::var_os("SKEP_UI_NODE_MODULES")
+    let modules = std::env::var_os("SKEP_TEST_UI_NODE_MODULES")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join(".test-env/node/node_modules"));
-    let chromium = std::env::var_os("SKEP_CHROMIUM")
+    let chromium = std::env::var_os("SKEP_TEST_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     if modules.join("playwright-core").is_dir() && chromium.exists() {
@@ -56,8 +56,8 @@ async fn run_script(script: &str, base: &str, args: &[String]) {
         .arg(workspace().join("tests/ui").join(script))
         .arg(base)
         .args(args)
-        .env("SKEP_UI_NODE_MODULES", modules)
-        .env("SKEP_CHROMIUM", chromium)
+        .env("SKEP_TEST_UI_NODE_MODULES", modules)
+        .env("SKEP_TEST_CHROMIUM", chromium)
         .env("SKEP_UI_SCREENSHOTS", screenshots)
         .kill_on_drop(true)
         .output()

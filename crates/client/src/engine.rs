@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 
-use crate::{ClientError, Result, http_client};
+use crate::{ClientError, Result, http_client_with_tls};
 
 /// Largest part of an error body kept in [`ClientError::Status`].
 const MAX_ERROR_BODY: usize = 4096;
@@ -15,6 +15,15 @@ const WAIT_MARGIN: Duration = Duration::from_secs(5);
 
 /// Client time limit for `waitreport?atMost=Inf` (the engine itself waits without limit).
 const UNBOUNDED_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// TLS settings of a connection to an engine served over HTTPS.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// Extra CA certificates to trust (a PEM bundle).
+    pub ca_pem: Option<Vec<u8>>,
+    /// Accept any certificate (never in production: for test set-ups with self-signed ones).
+    pub insecure: bool,
+}
 
 /// Calls one analysis engine with an API key.
 #[derive(Clone)]
@@ -38,10 +47,20 @@ impl EngineClient {
     /// Builds a client for the engine at `base_url` (e.g. `http://127.0.0.1:9001`), sending
     /// `api_key` as a bearer token, with `timeout` per request.
     pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> Result<EngineClient> {
+        EngineClient::with_tls(base_url, api_key, timeout, &TlsOptions::default())
+    }
+
+    /// Like [`EngineClient::new`], with the TLS settings of `tls`.
+    pub fn with_tls(
+        base_url: &str,
+        api_key: &str,
+        timeout: Duration,
+        tls: &TlsOptions,
+    ) -> Result<EngineClient> {
         Ok(EngineClient {
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key: api_key.to_owned(),
-            http: http_client(timeout)?,
+            http: http_client_with_tls(timeout, tls)?,
         })
     }
 
@@ -68,6 +87,43 @@ impl EngineClient {
             None => "/api/analyzer".to_owned(),
         };
         self.json(self.request(Method::GET, &path).query(&[("range", "all")]))
+            .await
+    }
+
+    /// `GET /api/responder` (all enabled responders) or `GET /api/responder/type/<dataType>`.
+    pub async fn list_responders(&self, data_type: Option<&str>) -> Result<Value> {
+        let path = match data_type {
+            Some(data_type) => format!("/api/responder/type/{}", segment(data_type)),
+            None => "/api/responder".to_owned(),
+        };
+        self.json(self.request(Method::GET, &path).query(&[("range", "all")]))
+            .await
+    }
+
+    /// `POST /api/analyzer/<id>/run` with a file: multipart part `data` holding the bytes and
+    /// `_json` the attributes (`dataType` `file`, `tlp`, `pap`, `message`, …); returns the job.
+    pub async fn run_analyzer_file(
+        &self,
+        worker_id: &str,
+        attributes: &Value,
+        file_name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Value> {
+        let path = format!("/api/analyzer/{}/run", segment(worker_id));
+        let mime = if content_type.contains('/') {
+            content_type
+        } else {
+            "application/octet-stream"
+        };
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str(mime)
+            .map_err(ClientError::Build)?;
+        let form = reqwest::multipart::Form::new()
+            .text("_json", attributes.to_string())
+            .part("data", part);
+        self.json(self.request(Method::POST, &path).multipart(form))
             .await
     }
 

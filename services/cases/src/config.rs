@@ -26,9 +26,9 @@ pub struct CasesConfig {
     pub datastore: DatastoreConfig,
     /// Observable data types accepted in addition to the `list_artifactDataType` list.
     pub observable_data_types: Vec<String>,
-    /// The analysis-engine connector. While absent, `/api/status` reports no connector (as
-    /// TheHive does without the Cortex module); when set, its health is reported.
-    pub engine: Option<EngineConnectorConfig>,
+    /// The analysis-engine connector (`[[cortex.servers]]`, `[cortex] refresh_seconds`). With
+    /// no server, `/api/status` reports no connector (as TheHive without the Cortex module).
+    pub cortex: CortexConfig,
     /// Alert ingestion settings (upsert default).
     pub alerts: crate::domain::alert::AlertConfig,
     /// Webhook endpoints every audit event is POSTed to, and their retry policy.
@@ -47,7 +47,7 @@ impl Default for CasesConfig {
             auth: AuthConfig::default(),
             datastore: DatastoreConfig::default(),
             observable_data_types: Vec::new(),
-            engine: None,
+            cortex: CortexConfig::default(),
             alerts: Default::default(),
             webhooks: Default::default(),
             stream: Default::default(),
@@ -114,18 +114,50 @@ impl Default for DatastoreConfig {
     }
 }
 
-/// The analysis-engine connector (the Cortex-compatible engine). For now `/api/status` checks
-/// the engine and reports it under `connectors.cortex`; running analyzers from cases comes
-/// later.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The analysis-engine connector, as TheHive's `cortex { NAME { url, key } }`: one table per
+/// engine under `[[cortex.servers]]`.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct EngineConnectorConfig {
-    /// Display name of the engine server (`CORTEX-1`-like).
+pub struct CortexConfig {
+    /// The engines analyzers and responders run on, in the order they are tried.
+    pub servers: Vec<CortexServerConfig>,
+    /// Longest wait of one `waitreport` call while following a job, in seconds; also the
+    /// longest pause between retries while an engine is unreachable.
+    pub refresh_seconds: u64,
+}
+
+impl Default for CortexConfig {
+    fn default() -> Self {
+        CortexConfig {
+            servers: Vec::new(),
+            refresh_seconds: 60,
+        }
+    }
+}
+
+/// One engine the connector calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CortexServerConfig {
+    /// Display name (`cortexId` in the API), e.g. `ENGINE-1`.
     pub name: String,
-    /// Base URL of the engine.
+    /// Base URL, e.g. `http://127.0.0.1:9001`.
     pub url: String,
-    /// API key used to call the engine.
-    pub key: Option<Secret>,
+    /// API key of an engine user with the roles read and analyze.
+    pub key: Secret,
+    /// PEM file of extra CA certificates trusted for an `https` URL.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate (test set-ups only).
+    #[serde(default)]
+    pub tls_insecure: bool,
+    /// Time limit of one call, in seconds (a `waitreport` call gets its wait on top).
+    #[serde(default = "default_timeout_seconds")]
+    pub timeout_seconds: u64,
+}
+
+fn default_timeout_seconds() -> u64 {
+    30
 }
 
 #[cfg(test)]
@@ -151,7 +183,8 @@ mod tests {
         assert!(!config.http.basic_auth);
         assert_eq!(config.auth.session_ttl_minutes, 60);
         assert_eq!(config.datastore.zip_password, "malware");
-        assert!(config.engine.is_none());
+        assert!(config.cortex.servers.is_empty());
+        assert_eq!(config.cortex.refresh_seconds, 60);
     }
 
     #[test]
@@ -167,6 +200,50 @@ mod tests {
         assert_eq!(config.http.host, "0.0.0.0");
         assert!(config.http.basic_auth);
         assert_eq!(config.bootstrap.admin_login.as_deref(), Some("root"));
+    }
+
+    #[test]
+    fn cortex_servers_are_read_as_an_array_of_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cases.toml");
+        std::fs::write(
+            &path,
+            "[cortex]\nrefresh_seconds = 5\n\n[[cortex.servers]]\nname = \"ENGINE-1\"\n\
+             url = \"http://127.0.0.1:9001\"\nkey = \"k1\"\n\n[[cortex.servers]]\n\
+             name = \"ENGINE-2\"\nurl = \"https://engine.example\"\nkey = \"k2\"\n\
+             ca_file = \"/etc/skep/engine-ca.pem\"\ntls_insecure = false\ntimeout_seconds = 10\n",
+        )
+        .unwrap();
+
+        let config: CasesConfig = skep_config::load(Some(&path), &HashMap::new()).unwrap();
+
+        assert_eq!(config.cortex.refresh_seconds, 5);
+        let servers = &config.cortex.servers;
+        assert_eq!(servers.len(), 2);
+        assert_eq!(servers[0].name, "ENGINE-1");
+        assert_eq!(servers[0].key.expose(), "k1");
+        assert_eq!(servers[0].timeout_seconds, 30);
+        assert_eq!(servers[0].ca_file, None);
+        assert_eq!(servers[1].timeout_seconds, 10);
+        assert_eq!(
+            servers[1].ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/skep/engine-ca.pem"))
+        );
+    }
+
+    #[test]
+    fn a_cortex_server_without_a_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cases.toml");
+        std::fs::write(
+            &path,
+            "[[cortex.servers]]\nname = \"E\"\nurl = \"http://x\"\n",
+        )
+        .unwrap();
+
+        let error = skep_config::load::<CasesConfig>(Some(&path), &HashMap::new()).unwrap_err();
+
+        assert!(error.to_string().contains("key"), "{error}");
     }
 
     #[test]

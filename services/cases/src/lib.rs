@@ -55,6 +55,8 @@ impl Application {
         let state = web::Data::new(CasesState::new(config.clone(), store, secret.as_bytes()));
         domain::migration::detect(&state).await?;
         domain::migration::bootstrap(&state).await?;
+        // Jobs and actions left InProgress by a previous run are followed again.
+        domain::connector::follow::resume(&state).await;
 
         let listener =
             skep_http::app::bind(&config.http.host, config.http.port).with_context(|| {

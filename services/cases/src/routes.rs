@@ -8,7 +8,8 @@
 use actix_web::web::{self, delete, get, patch, post};
 
 use crate::api::{
-    case, datastore, extra, log, maintenance, observable, search, session, status, task, user,
+    case, connector, datastore, extra, log, maintenance, observable, search, session, status, task,
+    user,
 };
 
 /// Registers every route.
@@ -27,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             get().to(datastore::download_zip),
         );
     configure_users(cfg);
+    configure_connector(cfg);
     extra::configure(cfg);
     configure_logs(cfg);
     configure_tasks(cfg);
@@ -134,4 +136,68 @@ fn configure_cases(cfg: &mut web::ServiceConfig) {
         .route("/api/case/{id}", get().to(case::get_case))
         .route("/api/case/{id}", patch().to(case::update_case))
         .route("/api/case/{id}", delete().to(case::delete_case));
+}
+
+fn configure_connector(cfg: &mut web::ServiceConfig) {
+    const C: &str = "/api/connector/cortex";
+    let path = |tail: &str| format!("{C}{tail}");
+    cfg.route(&path("/analyzer"), get().to(connector::list_analyzers))
+        .route(
+            &path("/analyzer/type/{data_type}"),
+            get().to(connector::list_analyzers_by_type),
+        )
+        .route(&path("/analyzer/{id}"), get().to(connector::get_analyzer))
+        .route(&path("/job"), post().to(connector::create_job))
+        .route(&path("/job/_search"), post().to(connector::search_jobs))
+        .route(&path("/job/_stats"), post().to(connector::job_stats))
+        .route(
+            &path("/job/{id}/artifacts/_import"),
+            post().to(connector::import_job_artifacts),
+        )
+        .route(&path("/job/{id}"), get().to(connector::get_job))
+        .route(&path("/responder"), get().to(connector::list_responders))
+        .route(
+            &path("/responder/{entity_type}/{entity_id}"),
+            get().to(connector::applicable_responders),
+        )
+        .route(&path("/action"), post().to(connector::create_action))
+        .route(&path("/action"), get().to(connector::search_actions))
+        .route(
+            &path("/action/_search"),
+            post().to(connector::search_actions),
+        )
+        .route(
+            &path("/action/_search"),
+            get().to(connector::search_actions),
+        )
+        .route(&path("/action/_stats"), post().to(connector::action_stats))
+        .route(
+            &path("/action/{entity_type}/{entity_id}"),
+            get().to(connector::entity_actions),
+        )
+        .route(&path("/action/{id}"), get().to(connector::get_action))
+        .route(
+            &path("/report/template/_search"),
+            post().to(connector::search_report_templates),
+        )
+        .route(
+            &path("/report/template/_import"),
+            post().to(connector::import_report_templates),
+        )
+        .route(
+            &path("/report/template/content/{analyzer_id}/{report_type}"),
+            get().to(connector::report_template_content),
+        )
+        .route(
+            &path("/report/template"),
+            post().to(connector::create_report_template),
+        )
+        .route(
+            &path("/report/template/{id}"),
+            get().to(connector::get_report_template),
+        )
+        .route(
+            &path("/report/template/{id}"),
+            delete().to(connector::delete_report_template),
+        );
 }

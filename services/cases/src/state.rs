@@ -28,6 +28,8 @@ pub struct CasesState {
     pub identities: crate::auth::IdentityCache,
     /// Audit trail, streams, server-sent events and webhooks.
     pub activity: Arc<crate::domain::audit::ActivityHub>,
+    /// The engines of `[[cortex.servers]]` and the jobs being followed on them.
+    pub connector: Arc<crate::domain::connector::Connector>,
     /// Set once `POST /api/maintenance/migrate` has run (before that, most routes answer 520).
     migrated: AtomicBool,
     /// Set once a user exists (before that, every request is the `init` pseudo-user).
@@ -44,6 +46,9 @@ impl CasesState {
         // An audit entry keeps a snapshot of its object for the flow and the stream; nobody
         // searches it (TheHive does not even store it), so it is not indexed.
         store.set_unindexed(crate::domain::audit::KIND, &["object"]);
+        // Engine reports are shown, never searched (their taxonomies are searched on the
+        // observable's `reports`); templates are served whole.
+        crate::domain::connector::set_unindexed(&*store);
         let activity = crate::domain::audit::ActivityHub::start(
             store.clone(),
             &config.webhooks,
@@ -51,8 +56,10 @@ impl CasesState {
         );
         // Every write through the state's store is audited; the hub keeps the raw store.
         let store = crate::domain::audit_store::AuditedStore::wrap(store);
+        let connector = Arc::new(crate::domain::connector::Connector::new(&config.cortex));
         CasesState {
             activity,
+            connector,
             config,
             store,
             sessions: SessionSigner::new(secret),

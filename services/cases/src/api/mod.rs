@@ -1,6 +1,7 @@
 //! The HTTP edge: one module per resource; each handler extracts, calls the domain, renders.
 
 pub mod case;
+pub mod connector;
 pub mod datastore;
 pub mod extra;
 pub mod log;

@@ -32,57 +32,10 @@ pub async fn get_status(state: web::Data<CasesState>) -> Result<HttpResponse, Ap
     Ok(skep_http::response::ok(&body))
 }
 
-/// The connectors block: `cortex` when an engine is configured (checked live: `OK` when its
-/// status and the key's user both answer, `AUTH_ERROR` when only the status does, `ERROR`
-/// when unreachable), nothing otherwise (TheHive omits disabled modules the same way).
+/// The connectors block: `cortex` when engines are configured, each checked live (`OK`, or
+/// `ERROR` with a `reason`), nothing otherwise (TheHive omits disabled modules the same way).
 async fn connectors(state: &CasesState) -> Value {
-    let Some(engine) = state
-        .config
-        .engine
-        .as_ref()
-        .filter(|engine| !engine.url.is_empty())
-    else {
-        return json!({});
-    };
-    let server = engine_server_status(engine).await;
-    let status = if server["status"] == "OK" {
-        "OK"
-    } else {
-        "ERROR"
-    };
-    json!({"cortex": {"enabled": true, "status": status, "servers": [server]}})
-}
-
-/// How long the status page waits for the engine.
-const ENGINE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-
-async fn engine_server_status(engine: &crate::config::EngineConnectorConfig) -> Value {
-    let name = if engine.name.is_empty() {
-        "ENGINE"
-    } else {
-        engine.name.as_str()
-    };
-    let key = engine
-        .key
-        .as_ref()
-        .map(|key| key.expose())
-        .unwrap_or_default();
-    let unreachable = json!({"name": name, "version": "", "status": "ERROR"});
-    let Ok(client) = skep_client::EngineClient::new(&engine.url, key, ENGINE_CHECK_TIMEOUT) else {
-        return unreachable;
-    };
-    let Ok(status) = client.status().await else {
-        return unreachable;
-    };
-    let version = status["versions"]["Cortex"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let status = match client.current_user().await {
-        Ok(_) => "OK",
-        Err(_) => "AUTH_ERROR",
-    };
-    json!({"name": name, "version": version, "status": status})
+    state.connector.status().await
 }
 
 async fn store_health(state: &CasesState) -> &'static str {

@@ -1,6 +1,7 @@
 //! Types and rules of the cases service, one module per entity; handlers call these.
 
 pub mod case;
+pub mod connector;
 pub mod datastore;
 pub mod entity;
 pub mod log;

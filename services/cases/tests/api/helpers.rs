@@ -63,8 +63,13 @@ impl TestApp {
 
     /// A second service over this one's data directory (as after a restart).
     pub async fn another_instance(&self) -> TestApp {
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// A second service over this one's data directory, configured by `adjust`.
+    pub async fn another_instance_with(&self, adjust: impl FnOnce(&mut CasesConfig)) -> TestApp {
         let path = self.data_path.clone();
-        TestApp::start_in(None, path, |_| {}, self.admin_key.clone()).await
+        TestApp::start_in(None, path, adjust, self.admin_key.clone()).await
     }
 
     async fn start(adjust: impl FnOnce(&mut CasesConfig), admin_key: String) -> TestApp {

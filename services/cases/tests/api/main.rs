@@ -6,6 +6,7 @@ mod helpers;
 
 mod case;
 mod compat;
+mod connector;
 mod first_run;
 mod observable;
 mod robustness;

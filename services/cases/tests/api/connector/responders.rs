@@ -1,0 +1,1 @@
+//! Responders through the connector.

@@ -164,7 +164,7 @@ fn expect(object_type: &str, wanted: &str, operation: &str) -> Result<(), ApiErr
         Ok(())
     } else {
         Err(ApiError::bad_request(format!(
-            "{operation} applies to a {wanted}, not to a {object_type}"
+            "{operation} applies only to {wanted}, not to {object_type}"
         )))
     }
 }

@@ -10,12 +10,13 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkersConfig {
-    /// Folders (every `*/*.json` one level deep) or JSON files holding analyzer definitions.
-    /// Default: the built-in analyzers shipped in `services/workers/definitions/analyzers` of the
-    /// source tree this engine was built from, when that folder exists.
+    /// Folders (every `*/*.json` one level deep) or JSON files holding analyzer definitions,
+    /// loaded after the built-in analyzers (`services/workers/definitions/analyzers` of the
+    /// source tree this engine was built from), which are always available; a definition here
+    /// with a built-in's id replaces it.
     pub analyzer_paths: Vec<PathBuf>,
-    /// Folders or JSON files holding responder definitions. Default: the built-in responders
-    /// (`services/workers/definitions/responders`), when that folder exists.
+    /// Folders or JSON files holding responder definitions, loaded after the built-in
+    /// responders in the same way.
     pub responder_paths: Vec<PathBuf>,
     /// Where a definition's `command` is looked up when it is not found relative to its catalog
     /// root (the built-in `skep-worker` binary). Default: the folder of the running executable,
@@ -47,8 +48,8 @@ pub struct WorkersConfig {
 impl Default for WorkersConfig {
     fn default() -> Self {
         WorkersConfig {
-            analyzer_paths: builtin_definitions("analyzers").into_iter().collect(),
-            responder_paths: builtin_definitions("responders").into_iter().collect(),
+            analyzer_paths: Vec::new(),
+            responder_paths: Vec::new(),
             builtin_bin_dir: None,
             job_directory: None,
             datastore_directory: None,
@@ -60,6 +61,24 @@ impl Default for WorkersConfig {
             attachment_password: "malware".to_owned(),
             stderr_tail_bytes: 4096,
         }
+    }
+}
+
+impl WorkersConfig {
+    /// The catalog paths of analyzers: the built-in folder first, then `analyzer_paths`.
+    pub fn analyzer_catalog(&self) -> Vec<PathBuf> {
+        builtin_definitions("analyzers")
+            .into_iter()
+            .chain(self.analyzer_paths.iter().cloned())
+            .collect()
+    }
+
+    /// The catalog paths of responders: the built-in folder first, then `responder_paths`.
+    pub fn responder_catalog(&self) -> Vec<PathBuf> {
+        builtin_definitions("responders")
+            .into_iter()
+            .chain(self.responder_paths.iter().cloned())
+            .collect()
     }
 }
 

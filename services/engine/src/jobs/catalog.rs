@@ -258,8 +258,12 @@ impl Catalog {
             match serde_json::from_value::<FlavorFile>(entry) {
                 Ok(flavor) => {
                     let definition = Definition::from_flavor(flavor, kind, root);
-                    self.definitions
-                        .insert(definition.id.clone(), Arc::new(definition));
+                    if let Some(replaced) = self
+                        .definitions
+                        .insert(definition.id.clone(), Arc::new(definition))
+                    {
+                        log_replacement_once(kind, &replaced.id, file);
+                    }
                 }
                 Err(error) => {
                     tracing::warn!(file = %file.display(), %error, "worker definition skipped: not a definition");
@@ -286,6 +290,21 @@ impl Catalog {
     /// Every definition, by id.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Definition>> {
         self.definitions.values()
+    }
+}
+
+/// Logs, once per process, that a definition read from `file` replaces an earlier one of the
+/// same id (a catalog folder's `Mailer_1_0` replacing the built-in one); rescans stay quiet.
+fn log_replacement_once(kind: WorkerKind, id: &str, file: &Path) {
+    static LOGGED: std::sync::Mutex<Option<std::collections::HashSet<String>>> =
+        std::sync::Mutex::new(None);
+    let key = format!("{}:{id}:{}", kind.as_str(), file.display());
+    let first = LOGGED
+        .lock()
+        .map(|mut logged| logged.get_or_insert_with(Default::default).insert(key))
+        .unwrap_or(false);
+    if first {
+        tracing::info!(kind = kind.as_str(), id, file = %file.display(), "worker definition replaces an earlier one of the same id (a built-in worker is replaced by a catalog folder's)");
     }
 }
 

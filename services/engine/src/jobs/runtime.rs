@@ -80,10 +80,7 @@ impl JobRuntime {
         config: &WorkersConfig,
         data_dir: &Path,
     ) -> std::io::Result<Arc<JobRuntime>> {
-        let catalogs = Catalogs::load(
-            config.analyzer_paths.clone(),
-            config.responder_paths.clone(),
-        );
+        let catalogs = Catalogs::load(config.analyzer_catalog(), config.responder_catalog());
         let datastore = Datastore::open(&config.datastore_directory(data_dir))?;
         let job_directory = config.job_directory(data_dir);
         std::fs::create_dir_all(&job_directory)?;

@@ -888,7 +888,7 @@ async fn the_mailer_responder_delivers_a_case_to_a_real_smtp_server_and_tags_the
     let responder = engine
         .enable(
             "responder",
-            "SkepMailer_1_0",
+            "Mailer_1_0",
             json!({"from": "skep@soc.example", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "tls": "none"}),
         )
         .await;
@@ -937,7 +937,7 @@ async fn the_mailer_responder_without_a_reachable_smtp_server_fails_clearly() {
     let responder = engine
         .enable(
             "responder",
-            "SkepMailer_1_0",
+            "Mailer_1_0",
             json!({"from": "skep@soc.example", "smtp_host": "127.0.0.1", "smtp_port": port, "tls": "none", "timeout": 5}),
         )
         .await;

@@ -16,6 +16,30 @@ fn total(response: &reqwest::Response) -> u64 {
     header.parse().expect("X-Total is a number")
 }
 
+/// Ids of the built-in definitions shipped in `services/workers/definitions`.
+#[allow(clippy::unwrap_used)] // Test support: an unreadable definition folder fails the test.
+fn builtin_ids() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workers/definitions");
+    let mut ids = Vec::new();
+    for kind in ["analyzers", "responders"] {
+        for folder in std::fs::read_dir(root.join(kind)).unwrap() {
+            for file in std::fs::read_dir(folder.unwrap().path()).unwrap() {
+                let path = file.unwrap().path();
+                if path.extension().is_some_and(|ext| ext == "json") {
+                    let definition: serde_json::Value =
+                        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                    ids.push(format!(
+                        "{}_{}",
+                        definition["name"].as_str().unwrap(),
+                        definition["version"].as_str().unwrap().replace('.', "_")
+                    ));
+                }
+            }
+        }
+    }
+    ids
+}
+
 #[tokio::test]
 async fn all_431_definitions_of_the_cortex_analyzers_catalog_are_listed() {
     let catalog = Path::new(CORTEX_CATALOG);
@@ -33,8 +57,35 @@ async fn all_431_definitions_of_the_cortex_analyzers_catalog_are_listed() {
     let analyzers = app.get_as(&admin, "/api/analyzerdefinition").await;
     let responders = app.get_as(&admin, "/api/responderdefinition").await;
 
-    assert_eq!(total(&analyzers) + total(&responders), 431);
+    // The built-in workers stay available next to the catalog's 431 definitions; the catalog's
+    // own Mailer_1_0 replaces the built-in one of the same name.
+    let builtin = builtin_ids();
+    let replaced = builtin.iter().filter(|id| *id == "Mailer_1_0").count();
+    assert_eq!(replaced, 1, "{builtin:?}");
+    assert_eq!(
+        total(&analyzers) + total(&responders),
+        431 + builtin.len() as u64 - 1
+    );
+    let (_, responders) = status_and_json(responders).await;
+    let mailer = responders
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|definition| definition["id"] == "Mailer_1_0")
+        .unwrap();
+    assert_eq!(
+        mailer["command"], "mailer.py",
+        "the folder's definition wins"
+    );
     let (_, analyzers) = status_and_json(analyzers).await;
+    assert!(
+        analyzers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|definition| definition["id"] == "ObservableSanity_1_0"),
+        "built-in analyzers stay available"
+    );
     let virus_total = analyzers
         .as_array()
         .unwrap()

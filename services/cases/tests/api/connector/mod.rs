@@ -5,6 +5,7 @@
 
 mod analyzers;
 mod engine;
+mod mailer;
 mod recovery;
 mod responders;
 mod status;

@@ -259,3 +259,34 @@ async fn a_cortexutils_analyzer_returns_artifacts_that_import_as_observables_in_
         .await;
     assert_eq!(total, 3);
 }
+
+#[tokio::test]
+async fn thehive4py_run_analyzer_works_unchanged_and_reads_the_report() {
+    let engine = Engine::start().await;
+    engine
+        .enable("analyzer", "ObservableSanity_1_0", json!({}))
+        .await;
+    let app = cases_for(&engine).await;
+    let (case, _) = case_with_observable(&app, "domain", "hxxp-free.example").await;
+    let script = skep_testkit::workspace_root().join("tests/compat/thehive4py_connector.py");
+    let args = [
+        app.address.clone(),
+        app.admin_key.clone(),
+        case["id"].as_str().unwrap().to_owned(),
+        ENGINE.to_owned(),
+        "ObservableSanity_1_0".to_owned(),
+    ];
+
+    let output = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        skep_testkit::run_python(&script, &args, &[])
+    })
+    .await
+    .unwrap();
+
+    assert!(
+        output.status.success(),
+        "{}",
+        skep_testkit::describe_output(&output)
+    );
+}

@@ -9,6 +9,7 @@ mod mailer;
 mod recovery;
 mod responders;
 mod status;
+mod templates;
 
 use serde_json::{Value, json};
 

@@ -64,8 +64,26 @@ async fn main() -> anyhow::Result<()> {
         config.cases.http.host.clone(),
         config.engine.http.host.clone(),
     );
-    let cases = skep_cases::Application::build(config.cases).await?;
+    // The engine starts first: on a fresh data directory the cases service's connector gets
+    // an engine user (read, analyze) of its own organisation, and its key is kept for the next
+    // start. A configuration that names engines itself is left alone.
     let engine = skep_engine::Application::build(config.engine).await?;
+    if config.cases.cortex.servers.is_empty() {
+        let key = connector_key(&engine, &config.data_dir).await?;
+        config
+            .cases
+            .cortex
+            .servers
+            .push(skep_cases::config::CortexServerConfig {
+                name: CONNECTOR_ENGINE.to_owned(),
+                url: format!("http://127.0.0.1:{}", engine.port()),
+                key: skep_config::Secret::new(key),
+                ca_file: None,
+                tls_insecure: false,
+                timeout_seconds: 30,
+            });
+    }
+    let cases = skep_cases::Application::build(config.cases).await?;
     if let Some(admin) = engine.first_admin() {
         match &admin.generated_password {
             Some(password) => println!(
@@ -87,6 +105,83 @@ async fn main() -> anyhow::Result<()> {
 
     tokio::try_join!(cases.run_until_stopped(), engine.run_until_stopped())?;
     Ok(())
+}
+
+/// Name of the launcher's own engine in the cases service's connector.
+const CONNECTOR_ENGINE: &str = "ENGINE-1";
+/// Engine organisation and user of the cases service's connector.
+const CONNECTOR_ORG: &str = "skep";
+const CONNECTOR_USER: &str = "cases-connector";
+/// File in the data directory keeping the connector's engine key between starts.
+const CONNECTOR_KEY_FILE: &str = "cases-connector.key";
+
+/// The engine key of the cases service's connector: the one kept in the data directory, or a
+/// new one for the `cases-connector` user (read, analyze) of the engine organisation `skep`,
+/// created on first start and written (owner-only) for the next.
+async fn connector_key(
+    engine: &skep_engine::Application,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<String> {
+    use skep_engine::domain::{OrgId, organization, user};
+    let path = data_dir.join(CONNECTOR_KEY_FILE);
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && !existing.trim().is_empty()
+    {
+        return Ok(existing.trim().to_owned());
+    }
+    let state = engine.state();
+    let store = &*state.store;
+    let setup = skep_engine::auth::Identity::init();
+    let org = OrgId::new(CONNECTOR_ORG);
+    if organization::find(store, &org).await?.is_none() {
+        organization::create(
+            store,
+            &setup,
+            organization::OrganizationDraft {
+                name: org.clone(),
+                description: "The Skep cases service's connector".to_owned(),
+                status: organization::OrgStatus::Active,
+            },
+        )
+        .await?;
+    }
+    if user::find(store, CONNECTOR_USER).await?.is_none() {
+        user::create(
+            store,
+            &setup,
+            user::UserDraft {
+                login: CONNECTOR_USER.to_owned(),
+                name: "Cases connector".to_owned(),
+                roles: vec![
+                    skep_engine::roles::Role::Read,
+                    skep_engine::roles::Role::Analyze,
+                ],
+                organization: Some(org),
+                password: None,
+                status: user::UserStatus::Ok,
+                avatar: None,
+            },
+        )
+        .await?;
+    }
+    let key = user::renew_key(store, &state.keys, &setup, CONNECTOR_USER).await?;
+    write_private(&path, &key)?;
+    println!(
+        "skep: the cases connector uses engine user `{CONNECTOR_USER}` (organisation `{CONNECTOR_ORG}`)"
+    );
+    Ok(key)
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(content.as_bytes())
 }
 
 #[cfg(test)]

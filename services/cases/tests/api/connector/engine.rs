@@ -94,7 +94,6 @@ fn config(data_dir: &Path, catalog: &Path, port: u16) -> skep_engine::EngineConf
         .responder_paths
         .push(catalog.join("responders"));
     config.workers.heartbeat_seconds = 0.2;
-    config.workers.parallelism = Some(1);
     config
 }
 

@@ -110,9 +110,10 @@ fn store_backend(config: &CasesConfig) -> skep_store::Backend {
                     .password
                     .as_ref()
                     .map(|secret| secret.expose().to_owned()),
-                index_prefix: es.index_prefix.clone(),
+                index_prefix: es.index_prefix_or("skep_cases"),
                 tls_ca_file: es.tls_ca_file.clone(),
                 tls_insecure: es.tls_insecure,
+                ..Default::default()
             })
         }
     }

@@ -49,6 +49,15 @@ impl CasesState {
         // Engine reports are shown, never searched (their taxonomies are searched on the
         // observable's `reports`); templates are served whole.
         crate::domain::connector::set_unindexed(&*store);
+        // Opaque copies nobody searches field by field: each would add fields to the index.
+        store.set_unindexed(crate::domain::webhook::KIND, &["payload"]);
+        store.set_unindexed(crate::domain::datastore::KIND, &["binary"]);
+        // Rows nobody searches right after writing them: no wait for a refresh per row.
+        store.set_visibility(crate::domain::audit::KIND, skep_store::Visibility::Eventual);
+        store.set_visibility(
+            crate::domain::webhook::KIND,
+            skep_store::Visibility::Eventual,
+        );
         let activity = crate::domain::audit::ActivityHub::start(
             store.clone(),
             &config.webhooks,

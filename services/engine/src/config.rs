@@ -69,9 +69,10 @@ impl EngineConfig {
                         .password
                         .as_ref()
                         .map(|password| password.expose().to_owned()),
-                    index_prefix: elasticsearch.index_prefix.clone(),
+                    index_prefix: elasticsearch.index_prefix_or("skep_engine"),
                     tls_ca_file: elasticsearch.tls_ca_file.clone(),
                     tls_insecure: elasticsearch.tls_insecure,
+                    ..Default::default()
                 })
             }
         }

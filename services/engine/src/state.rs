@@ -50,6 +50,9 @@ impl EngineState {
             config.auth.login_max_failures,
             Duration::from_secs(config.auth.login_window_seconds),
         );
+        // An analyzer's full report is opaque (data-valued keys, per-engine results): indexed
+        // field by field it would grow the index mapping without bound.
+        store.set_unindexed(crate::jobs::job::REPORT_KIND, &["full"]);
         EngineState {
             config,
             store,

@@ -122,6 +122,51 @@ impl LoginLimiter {
             .remove(&Subject::Account(account.to_lowercase()));
     }
 
+    /// Checks and counts an attempt in one step, before its password is verified, so that
+    /// concurrent guesses cannot all pass the check before the first failure is counted. The
+    /// attempt stays counted as a failure unless [`LoginLimiter::record_verified`] follows.
+    pub fn begin(&self, account: &str, source: &str) -> Result<(), Duration> {
+        let now = self.clock.now();
+        let mut windows = self.lock();
+        if windows.len() > SWEEP_THRESHOLD {
+            windows.retain(|_, entry| now < entry.started + self.window);
+        }
+        let retry_after = subjects(account, source)
+            .iter()
+            .filter_map(|subject| windows.get(subject))
+            .filter(|entry| entry.failures >= self.max_failures)
+            .filter_map(|entry| (entry.started + self.window).checked_duration_since(now))
+            .filter(|remaining| !remaining.is_zero())
+            .max();
+        if let Some(remaining) = retry_after {
+            return Err(remaining);
+        }
+        for subject in subjects(account, source) {
+            let entry = windows.entry(subject).or_insert(FailureWindow {
+                started: now,
+                failures: 0,
+            });
+            if now >= entry.started + self.window {
+                *entry = FailureWindow {
+                    started: now,
+                    failures: 0,
+                };
+            }
+            entry.failures = entry.failures.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    /// Undoes the count of an attempt begun with [`LoginLimiter::begin`] whose password was
+    /// right: the account's count is cleared, the source's loses this one attempt only.
+    pub fn record_verified(&self, account: &str, source: &str) {
+        let mut windows = self.lock();
+        windows.remove(&Subject::Account(account.to_lowercase()));
+        if let Some(entry) = windows.get_mut(&Subject::Source(source.to_owned())) {
+            entry.failures = entry.failures.saturating_sub(1);
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<Subject, FailureWindow>> {
         // The map stays consistent even if a holder panicked: every update is a single insert.
         self.windows
@@ -253,5 +298,22 @@ mod tests {
         limiter.record_failure("alice", "::1");
 
         assert!(limiter.check("alice", "::1").is_err());
+    }
+
+    #[test]
+    fn attempts_are_counted_before_verification_and_a_verified_one_is_given_back() {
+        let limiter = LoginLimiter::new(2, WINDOW);
+
+        assert!(limiter.begin("alice", "10.0.0.1").is_ok());
+        assert!(limiter.begin("alice", "10.0.0.1").is_ok());
+        // Two attempts in flight, none verified yet: the third is refused already.
+        assert!(limiter.begin("alice", "10.0.0.1").is_err());
+
+        let other = LoginLimiter::new(2, WINDOW);
+        for _ in 0..5 {
+            other.begin("bob", "10.0.0.2").unwrap();
+            other.record_verified("bob", "10.0.0.2");
+        }
+        assert!(other.begin("bob", "10.0.0.2").is_ok());
     }
 }

@@ -1,5 +1,8 @@
-//! Session tokens (HS256 JSON Web Tokens signed with a subkey of the server secret) and CSRF
-//! tokens.
+//! Session tokens (HS256 JSON Web Tokens signed with a subkey of the server secret derived for
+//! one service, and naming that service as their audience) and CSRF tokens.
+//!
+//! A token also carries its user's session epoch: a counter the service raises when the user's
+//! password changes or the user is locked, which ends every session issued before.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +20,8 @@ pub struct SessionClaims {
     pub login: String,
     /// End of the session, in milliseconds since the Unix epoch.
     pub expires_at_ms: i64,
+    /// The user's session epoch when the token was issued.
+    pub epoch: u64,
 }
 
 /// The claims as written in the token.
@@ -29,6 +34,10 @@ struct TokenClaims {
     iat: u64,
     /// Random token id, so two sessions issued in the same second still differ.
     jti: String,
+    /// The service the token was issued by and for.
+    aud: String,
+    /// The user's session epoch.
+    epoch: u64,
 }
 
 /// Issues and verifies session tokens.
@@ -36,6 +45,7 @@ struct TokenClaims {
 pub struct SessionSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    audience: String,
 }
 
 impl std::fmt::Debug for SessionSigner {
@@ -45,18 +55,21 @@ impl std::fmt::Debug for SessionSigner {
 }
 
 impl SessionSigner {
-    /// Builds a signer from the server secret (a dedicated subkey is derived from it).
-    pub fn new(secret: &[u8]) -> SessionSigner {
-        let key = derive_subkey(secret, "session token");
+    /// Builds the signer of one service (`audience`, e.g. `cases`) from the server secret: the
+    /// key is derived for that service, so two services sharing a secret never accept each
+    /// other's tokens.
+    pub fn new(secret: &[u8], audience: &str) -> SessionSigner {
+        let key = derive_subkey(secret, &format!("session token for {audience}"));
         SessionSigner {
             encoding: EncodingKey::from_secret(&key),
             decoding: DecodingKey::from_secret(&key),
+            audience: audience.to_owned(),
         }
     }
 
-    /// Issues a token for `login` that expires after `ttl`.
-    pub fn issue(&self, login: &str, ttl: Duration) -> Result<String> {
-        self.issue_at(login, ttl, SystemTime::now())
+    /// Issues a token for `login` at session `epoch` that expires after `ttl`.
+    pub fn issue(&self, login: &str, epoch: u64, ttl: Duration) -> Result<String> {
+        self.issue_at(login, epoch, ttl, SystemTime::now())
     }
 
     /// Verifies a token's signature and lifetime.
@@ -64,13 +77,15 @@ impl SessionSigner {
         self.verify_at(token, SystemTime::now())
     }
 
-    fn issue_at(&self, login: &str, ttl: Duration, now: SystemTime) -> Result<String> {
+    fn issue_at(&self, login: &str, epoch: u64, ttl: Duration, now: SystemTime) -> Result<String> {
         let issued = seconds_since_epoch(now);
         let claims = TokenClaims {
             sub: login.to_owned(),
             exp: issued.saturating_add(ttl.as_secs()),
             iat: issued,
             jti: URL_SAFE_NO_PAD.encode(random_bytes::<16>()),
+            aud: self.audience.clone(),
+            epoch,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(AuthError::Signing)
@@ -80,7 +95,8 @@ impl SessionSigner {
         let mut validation = Validation::new(Algorithm::HS256);
         // Expiry is checked below against an explicit clock and without leeway.
         validation.validate_exp = false;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        validation.set_audience(&[&self.audience]);
         let data = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &validation)
             .map_err(|_| AuthError::SessionInvalid)?;
         if data.claims.exp <= seconds_since_epoch(now) {
@@ -93,6 +109,7 @@ impl SessionSigner {
         Ok(SessionClaims {
             login: data.claims.sub,
             expires_at_ms,
+            epoch: data.claims.epoch,
         })
     }
 }
@@ -116,10 +133,10 @@ mod tests {
 
     #[test]
     fn an_issued_token_verifies_to_its_login_and_expiry() {
-        let signer = SessionSigner::new(b"server secret");
+        let signer = SessionSigner::new(b"server secret", "cases");
         let now = SystemTime::now();
 
-        let token = signer.issue_at("alice@example.org", HOUR, now).unwrap();
+        let token = signer.issue_at("alice@example.org", 0, HOUR, now).unwrap();
         let claims = signer.verify_at(&token, now).unwrap();
 
         assert_eq!(claims.login, "alice@example.org");
@@ -129,18 +146,18 @@ mod tests {
 
     #[test]
     fn the_public_issue_and_verify_pair_round_trips() {
-        let signer = SessionSigner::new(b"server secret");
+        let signer = SessionSigner::new(b"server secret", "cases");
 
-        let token = signer.issue("bob", HOUR).unwrap();
+        let token = signer.issue("bob", 0, HOUR).unwrap();
 
         assert_eq!(signer.verify(&token).unwrap().login, "bob");
     }
 
     #[test]
     fn a_token_is_rejected_as_expired_once_its_lifetime_has_passed() {
-        let signer = SessionSigner::new(b"server secret");
+        let signer = SessionSigner::new(b"server secret", "cases");
         let issued = SystemTime::now();
-        let token = signer.issue_at("alice", HOUR, issued).unwrap();
+        let token = signer.issue_at("alice", 0, HOUR, issued).unwrap();
 
         let just_before = signer.verify_at(&token, issued + HOUR - Duration::from_secs(1));
         let at_expiry = signer.verify_at(&token, issued + HOUR);
@@ -151,14 +168,16 @@ mod tests {
 
     #[test]
     fn a_token_with_an_altered_payload_is_rejected() {
-        let signer = SessionSigner::new(b"server secret");
-        let token = signer.issue("alice", HOUR).unwrap();
+        let signer = SessionSigner::new(b"server secret", "cases");
+        let token = signer.issue("alice", 0, HOUR).unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let forged = TokenClaims {
             sub: "admin".into(),
             exp: u64::MAX / 2000,
             iat: 0,
             jti: "x".into(),
+            aud: "cases".into(),
+            epoch: 0,
         };
         parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
 
@@ -169,18 +188,18 @@ mod tests {
 
     #[test]
     fn a_token_signed_with_another_secret_is_rejected() {
-        let token = SessionSigner::new(b"secret one")
-            .issue("alice", HOUR)
+        let token = SessionSigner::new(b"secret one", "cases")
+            .issue("alice", 0, HOUR)
             .unwrap();
 
-        let result = SessionSigner::new(b"secret two").verify(&token);
+        let result = SessionSigner::new(b"secret two", "cases").verify(&token);
 
         assert!(matches!(result, Err(AuthError::SessionInvalid)));
     }
 
     #[test]
     fn garbage_is_rejected_as_invalid() {
-        let signer = SessionSigner::new(b"server secret");
+        let signer = SessionSigner::new(b"server secret", "cases");
 
         assert!(matches!(
             signer.verify("garbage"),
@@ -191,11 +210,11 @@ mod tests {
 
     #[test]
     fn two_tokens_for_the_same_login_and_second_differ() {
-        let signer = SessionSigner::new(b"server secret");
+        let signer = SessionSigner::new(b"server secret", "cases");
         let now = SystemTime::now();
 
-        let first = signer.issue_at("alice", HOUR, now).unwrap();
-        let second = signer.issue_at("alice", HOUR, now).unwrap();
+        let first = signer.issue_at("alice", 0, HOUR, now).unwrap();
+        let second = signer.issue_at("alice", 0, HOUR, now).unwrap();
 
         assert_ne!(first, second);
     }
@@ -214,10 +233,30 @@ mod tests {
         assert_ne!(first, second);
     }
 
+    #[test]
+    fn a_token_of_one_service_is_refused_by_another_sharing_the_secret() {
+        let token = SessionSigner::new(b"shared", "cases")
+            .issue("alice", 0, HOUR)
+            .unwrap();
+
+        let result = SessionSigner::new(b"shared", "engine").verify(&token);
+
+        assert!(matches!(result, Err(AuthError::SessionInvalid)));
+    }
+
+    #[test]
+    fn a_token_carries_the_epoch_it_was_issued_at() {
+        let signer = SessionSigner::new(b"server secret", "engine");
+
+        let token = signer.issue("alice", 7, HOUR).unwrap();
+
+        assert_eq!(signer.verify(&token).unwrap().epoch, 7);
+    }
+
     proptest::proptest! {
         #[test]
         fn verifying_arbitrary_text_never_panics_and_never_succeeds(text in ".*") {
-            let result = SessionSigner::new(b"server secret").verify(&text);
+            let result = SessionSigner::new(b"server secret", "cases").verify(&text);
 
             proptest::prop_assert!(result.is_err());
         }

@@ -8,12 +8,14 @@
 //! `docs/configuration.md`.
 #![warn(missing_docs)]
 
+mod auth;
 mod error;
 mod layers;
 mod secret;
 mod sections;
 mod store_backend;
 
+pub use auth::AuthConfig;
 pub use error::ConfigError;
 pub use layers::{CONFIG_FILE_VARIABLE, load};
 pub use secret::Secret;

@@ -1,21 +1,17 @@
 //! Who is calling: the `Caller<P>` extractor (session cookie, API key, optional Basic, and the
-//! `init` pseudo-user while no user exists), the CSRF check, and sliding session renewal.
+//! `init` pseudo-user while no user exists) over the cases roles, and the CSRF check. Sessions,
+//! their renewal and password checks are the service kernel's (`skep_service`).
 
 use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::body::MessageBody;
-use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use futures_util::future::LocalBoxFuture;
+use actix_web::HttpRequest;
 use skep_http::ApiError;
+use skep_service::CookieNames;
 
 use crate::domain::user::{self, UserStatus};
-use crate::roles::{Authenticated, Policy, Role, RoleSet};
+use crate::roles::{Any, Role, RoleSet};
 use crate::state::CasesState;
 
 /// Name of the session cookie (TheHive's).
@@ -24,6 +20,12 @@ pub const SESSION_COOKIE: &str = "THE_HIVE_SESSION";
 pub const XSRF_COOKIE: &str = "THE-HIVE-XSRF-TOKEN";
 /// Name of the header that must echo the CSRF cookie on cookie-authenticated unsafe calls.
 pub const XSRF_HEADER: &str = "X-THE-HIVE-XSRF-TOKEN";
+/// The service's cookie names (TheHive's).
+pub const COOKIES: CookieNames = CookieNames {
+    session: SESSION_COOKIE,
+    xsrf: XSRF_COOKIE,
+    xsrf_header: XSRF_HEADER,
+};
 /// Login of the pseudo-user that acts while no user exists.
 pub const INIT_LOGIN: &str = "init";
 
@@ -41,9 +43,13 @@ pub enum AuthMethod {
 }
 
 /// The authenticated caller of a request, checked against the policy `P` before the handler
-/// runs (401 without credentials, 403 without any of the required roles or when locked).
-#[derive(Debug)]
-pub struct Caller<P: Policy = Authenticated> {
+/// runs (401 without credentials, 403 without any of the required roles or when locked);
+/// dereferences to its [`Identity`].
+pub type Caller<P = Any> = skep_service::Caller<P>;
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Identity {
     /// Login (lowercase; `init` for the pseudo-user).
     pub login: String,
     /// Display name.
@@ -52,10 +58,9 @@ pub struct Caller<P: Policy = Authenticated> {
     pub roles: RoleSet,
     /// How the caller authenticated.
     pub method: AuthMethod,
-    policy: PhantomData<P>,
 }
 
-impl<P: Policy> Caller<P> {
+impl Identity {
     /// Passes when the caller holds any one of `roles`; else 403.
     pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
         if self.roles.has_any(roles) {
@@ -76,64 +81,41 @@ pub fn insufficient_rights() -> ApiError {
     ApiError::forbidden("Insufficient rights to perform this action")
 }
 
-/// A request-extension marker: the response re-issues the session cookie for this login.
-#[derive(Debug, Clone)]
-struct SessionRenewal(String);
+impl skep_service::Authenticate for CasesState {
+    type Identity = Identity;
+    type Role = Role;
 
-impl<P: Policy> FromRequest for Caller<P> {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move {
-            let state = request
-                .app_data::<web::Data<CasesState>>()
-                .cloned()
-                .ok_or_else(|| ApiError::internal(&"cases state missing from app data"))?;
-            let identity = authenticate(&request, &state).await?;
-            if !identity.roles.has_any(P::REQUIRED) {
-                return Err(insufficient_rights());
-            }
-            crate::domain::audit::set_actor(&identity.login);
-            if matches!(identity.method, AuthMethod::Session | AuthMethod::Basic) {
-                request
-                    .extensions_mut()
-                    .insert(SessionRenewal(identity.login.clone()));
-            }
-            Ok(Caller {
-                login: identity.login,
-                name: identity.name,
-                roles: identity.roles,
-                method: identity.method,
-                policy: PhantomData,
-            })
-        })
+    async fn authenticate(&self, request: &HttpRequest) -> Result<Identity, ApiError> {
+        let identity = authenticate(request, self).await?;
+        crate::domain::audit::set_actor(&identity.login);
+        Ok(identity)
     }
-}
 
-struct Identity {
-    login: String,
-    name: String,
-    roles: RoleSet,
-    method: AuthMethod,
+    fn holds_any(identity: &Identity, roles: &[Role]) -> bool {
+        identity.roles.has_any(roles)
+    }
+
+    fn insufficient_rights() -> ApiError {
+        insufficient_rights()
+    }
 }
 
 /// Tries the session cookie, then an API key, then Basic (when enabled), then `init`.
 async fn authenticate(request: &HttpRequest, state: &CasesState) -> Result<Identity, ApiError> {
-    if !state.is_migrated() {
+    if !state.first_run.is_migrated() {
         return Err(ApiError::not_migrated());
     }
-    if let Some(token) = skep_http::request::cookie_value(request, SESSION_COOKIE)
-        && let Ok(claims) = state.sessions.verify(&token)
-        && let Some(found) = cached_user(state, CacheKey::Login(&claims.login)).await?
+    if let Some(session) = state.sessions.read(request)
+        && let Some(found) = cached_user(state, CacheKey::Login(&session.claims.login)).await?
     {
-        if !skep_http::request::csrf_valid(request, SESSION_COOKIE, XSRF_COOKIE, XSRF_HEADER) {
+        if !session.csrf_valid {
             return Err(ApiError::forbidden_plain_text(
                 "CSRF token missing or invalid",
             ));
         }
-        return identity(found, AuthMethod::Session);
+        let identity = identity(found, AuthMethod::Session)?;
+        state.sessions.renew_if_due(request, &session.claims);
+        return Ok(identity);
     }
     if let Some(key) = skep_http::request::bearer_token(request) {
         let fingerprint = state.keys.fingerprint(key);
@@ -145,12 +127,8 @@ async fn authenticate(request: &HttpRequest, state: &CasesState) -> Result<Ident
     if basic_enabled(state)
         && let Some((login, password)) = skep_http::request::basic_credentials(request)
     {
-        let found = user::find(&*state.store, &login)
-            .await?
-            .ok_or_else(ApiError::unauthenticated)?;
-        if !user::password_matches(&found, &password).await {
-            return Err(ApiError::unauthenticated());
-        }
+        let source = skep_http::request::client_address(request);
+        let found = check_password(state, &login, &password, &source).await?;
         return identity(CachedUser::from(found), AuthMethod::Basic);
     }
     if !has_users(state).await? {
@@ -265,7 +243,7 @@ async fn cached_user(
 
 /// True when at least one user exists (cached once true).
 pub async fn has_users(state: &CasesState) -> Result<bool, ApiError> {
-    if state.known_to_have_users() {
+    if state.first_run.known_to_have_users() {
         return Ok(true);
     }
     let count = state
@@ -273,56 +251,31 @@ pub async fn has_users(state: &CasesState) -> Result<bool, ApiError> {
         .count(user::KIND, &skep_store::Query::All)
         .await?;
     if count > 0 {
-        state.mark_has_users();
+        state.first_run.mark_has_users();
     }
     Ok(count > 0)
 }
 
-/// Builds the session cookie for `login`.
-pub fn session_cookie(state: &CasesState, login: &str) -> Result<Cookie<'static>, ApiError> {
-    let token = state
-        .sessions
-        .issue(login, state.session_ttl())
-        .map_err(|error| ApiError::internal(&error))?;
-    Ok(Cookie::build(SESSION_COOKIE, token)
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.config.http.secure_cookies)
-        .finish())
-}
-
-/// Builds a fresh CSRF token cookie (readable by the UI's JavaScript); `secure` as configured
-/// (`http.secure_cookies`).
-pub fn xsrf_cookie(secure: bool) -> Cookie<'static> {
-    Cookie::build(XSRF_COOKIE, skep_auth::session::csrf_token())
-        .path("/")
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .finish()
-}
-
-/// Middleware: re-issues the session cookie (sliding expiry) on every request authenticated by
-/// session or Basic, as TheHive does.
-pub async fn renew_session(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
-    let state = request.app_data::<web::Data<CasesState>>().cloned();
-    let mut response = next.call(request).await?;
-    let renewal = response
-        .request()
-        .extensions()
-        .get::<SessionRenewal>()
-        .cloned();
-    let already_set = response
-        .response()
-        .cookies()
-        .any(|cookie| cookie.name() == SESSION_COOKIE);
-    if let (Some(SessionRenewal(login)), Some(state), false) = (renewal, state, already_set)
-        && let Ok(cookie) = session_cookie(&state, &login)
-    {
-        let _ = response.response_mut().add_cookie(&cookie);
-    }
-    Ok(response)
+/// Checks a login and password through the kernel's login gate (rate limit, bounded hashing,
+/// decoy hash for unknown logins): the login form and Basic authentication alike.
+pub async fn check_password(
+    state: &CasesState,
+    login: &str,
+    password: &str,
+    source: &str,
+) -> Result<user::StoredUser, ApiError> {
+    let login = user::normalise_login(login);
+    let store = &*state.store;
+    let lookup = async {
+        user::find(store, &login).await.map(|found| {
+            found.map(|found| {
+                let hash = user::password_hash(&found).map(str::to_owned);
+                (found, hash)
+            })
+        })
+    };
+    Ok(state
+        .logins
+        .verify(&login, password, source, lookup)
+        .await?)
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use skep_config::{HttpConfig, Secret, StoreConfig};
+use skep_config::{AuthConfig, HttpConfig, Secret, StoreConfig};
 
 /// Everything the cases service reads at start-up. Every section has defaults, so an empty
 /// configuration runs: port 9000, SQLite at `<data_dir>/cases.db`.
@@ -73,28 +73,6 @@ pub struct BootstrapConfig {
     pub admin_password: Option<Secret>,
     /// An API key given to the first admin (for unattended deployments and tests).
     pub admin_key: Option<Secret>,
-}
-
-/// Authentication settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AuthConfig {
-    /// Session inactivity timeout, in minutes (sliding).
-    pub session_ttl_minutes: u64,
-    /// Failed logins per account and source before logins are refused for a while.
-    pub max_login_failures: u32,
-    /// How long a refused login source stays refused, in seconds.
-    pub login_lockout_seconds: u64,
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        AuthConfig {
-            session_ttl_minutes: 60,
-            max_login_failures: 10,
-            login_lockout_seconds: 300,
-        }
-    }
 }
 
 /// Attachment storage settings.

@@ -15,6 +15,9 @@ async fn main() -> anyhow::Result<()> {
     let config: CasesConfig = skep_config::load(file.map(std::path::Path::new), &env)?;
     skep_config::init_tracing("info");
     let application = Application::build(config).await?;
+    if let Some(admin) = application.first_admin() {
+        println!("{}", admin.announcement("skep cases"));
+    }
     application.run_until_stopped().await?;
     Ok(())
 }

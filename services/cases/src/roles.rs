@@ -96,45 +96,20 @@ impl RoleSet {
     }
 }
 
-/// What an endpoint requires of its caller: any one of `REQUIRED` (empty: authenticated only).
-pub trait Policy: 'static {
-    /// The accepted roles.
-    const REQUIRED: &'static [Role];
-}
+pub use skep_service::Policy;
 
-/// Any authenticated caller.
-#[derive(Debug)]
-pub struct Authenticated;
-impl Policy for Authenticated {
-    const REQUIRED: &'static [Role] = &[];
-}
-
-/// Callers holding `read`.
-#[derive(Debug)]
-pub struct Read;
-impl Policy for Read {
-    const REQUIRED: &'static [Role] = &[Role::Read];
-}
-
-/// Callers holding `write`.
-#[derive(Debug)]
-pub struct Write;
-impl Policy for Write {
-    const REQUIRED: &'static [Role] = &[Role::Write];
-}
-
-/// Callers holding `admin`.
-#[derive(Debug)]
-pub struct Admin;
-impl Policy for Admin {
-    const REQUIRED: &'static [Role] = &[Role::Admin];
-}
-
-/// Callers holding `alert` (alert creation: write or admin do not suffice).
-#[derive(Debug)]
-pub struct Alert;
-impl Policy for Alert {
-    const REQUIRED: &'static [Role] = &[Role::Alert];
+skep_service::policies! {
+    crate::state::CasesState, Role;
+    /// Any authenticated caller.
+    Any => [];
+    /// Callers holding `read`.
+    Read => [Read];
+    /// Callers holding `write`.
+    Write => [Write];
+    /// Callers holding `admin`.
+    Admin => [Admin];
+    /// Callers holding `alert` (alert creation: write or admin do not suffice).
+    Alert => [Alert];
 }
 
 #[cfg(test)]

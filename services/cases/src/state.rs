@@ -1,12 +1,9 @@
 //! `CasesState`: what every handler can reach, built once by `Application::build`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use skep_auth::key::KeySealer;
-use skep_auth::login_limiter::LoginLimiter;
-use skep_auth::session::SessionSigner;
+use skep_service::{FirstRun, Kernel, LoginGate, Sessions};
 use skep_store::Store;
 
 use crate::config::CasesConfig;
@@ -18,29 +15,25 @@ pub struct CasesState {
     pub config: Arc<CasesConfig>,
     /// The document store.
     pub store: Arc<dyn Store>,
-    /// Signs and verifies `THE_HIVE_SESSION` cookies.
-    pub sessions: SessionSigner,
+    /// Issues, reads and renews `THE_HIVE_SESSION` sessions.
+    pub sessions: Sessions,
     /// Seals API keys and computes their lookup fingerprints.
     pub keys: KeySealer,
-    /// Slows down password guessing.
-    pub login_limiter: LoginLimiter,
+    /// Password verification: limiter, decoy hash, bounded hashing work.
+    pub logins: LoginGate,
     /// Recently authenticated users, so a request costs no user lookup (cleared on user writes).
     pub identities: crate::auth::IdentityCache,
     /// Audit trail, streams, server-sent events and webhooks.
     pub activity: Arc<crate::domain::audit::ActivityHub>,
-    /// Set once `POST /api/maintenance/migrate` has run (before that, most routes answer 520).
-    migrated: AtomicBool,
-    /// Set once a user exists (before that, every request is the `init` pseudo-user).
-    has_users: AtomicBool,
+    /// Migration and first-user flags (before migration most routes answer 520; before the
+    /// first user every request is the `init` pseudo-user) and the first-user guard.
+    pub first_run: FirstRun,
 }
 
 impl CasesState {
-    /// Builds the state from its parts; `secret` keys sessions and API-key sealing.
-    pub fn new(config: Arc<CasesConfig>, store: Arc<dyn Store>, secret: &[u8]) -> CasesState {
-        let limiter = LoginLimiter::new(
-            config.auth.max_login_failures,
-            Duration::from_secs(config.auth.login_lockout_seconds),
-        );
+    /// Builds the state from the configuration and the started kernel.
+    pub fn new(config: Arc<CasesConfig>, kernel: Kernel) -> CasesState {
+        let store = kernel.store;
         // An audit entry keeps a snapshot of its object for the flow and the stream; nobody
         // searches it (TheHive does not even store it), so it is not indexed.
         store.set_unindexed(crate::domain::audit::KIND, &["object"]);
@@ -55,37 +48,26 @@ impl CasesState {
             activity,
             config,
             store,
-            sessions: SessionSigner::new(secret),
-            keys: KeySealer::new(secret),
-            login_limiter: limiter,
+            sessions: kernel.sessions,
+            keys: kernel.keys,
+            logins: kernel.logins,
             identities: crate::auth::IdentityCache::default(),
-            migrated: AtomicBool::new(false),
-            has_users: AtomicBool::new(false),
+            first_run: kernel.first_run,
         }
     }
 
     /// True once the database has been initialised.
     pub fn is_migrated(&self) -> bool {
-        self.migrated.load(Ordering::Acquire)
+        self.first_run.is_migrated()
     }
 
     /// Records that the database is initialised.
     pub fn mark_migrated(&self) {
-        self.migrated.store(true, Ordering::Release);
-    }
-
-    /// True once a user is known to exist (users are never hard-deleted, so it stays true).
-    pub fn known_to_have_users(&self) -> bool {
-        self.has_users.load(Ordering::Acquire)
+        self.first_run.mark_migrated();
     }
 
     /// Records that a user exists.
     pub fn mark_has_users(&self) {
-        self.has_users.store(true, Ordering::Release);
-    }
-
-    /// Session inactivity timeout.
-    pub fn session_ttl(&self) -> Duration {
-        Duration::from_secs(self.config.auth.session_ttl_minutes.max(1) * 60)
+        self.first_run.mark_has_users();
     }
 }

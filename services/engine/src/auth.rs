@@ -5,22 +5,15 @@
 //! 520 "not migrated" answer, the 401/403 refusals and the CSRF check happen before a handler
 //! body runs.
 
-use std::marker::PhantomData;
-use std::ops::Deref;
-
-use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use futures_util::future::LocalBoxFuture;
+use actix_web::HttpRequest;
 use skep_http::ApiError;
-use skep_http::request::{
-    basic_credentials, bearer_token, client_address, cookie_value, csrf_valid,
-};
+use skep_http::request::{basic_credentials, bearer_token, client_address};
+use skep_service::CookieNames;
 
 use crate::domain::user::{self, User, UserStatus};
-use crate::domain::{OrgId, now_ms, organization};
+use crate::domain::{OrgId, organization};
 use crate::error::EngineError;
-use crate::roles::{self, Policy, Role};
+use crate::roles::{self, Role};
 use crate::state::EngineState;
 
 /// Name of the session cookie.
@@ -29,50 +22,14 @@ pub const SESSION_COOKIE: &str = "CORTEX_SESSION";
 pub const XSRF_COOKIE: &str = "CORTEX-XSRF-TOKEN";
 /// Name of the header that must echo the CSRF cookie on cookie-authenticated writes.
 pub const XSRF_HEADER: &str = "X-CORTEX-XSRF-TOKEN";
+/// The engine's cookie names (Cortex's).
+pub const COOKIES: CookieNames = CookieNames {
+    session: SESSION_COOKIE,
+    xsrf: XSRF_COOKIE,
+    xsrf_header: XSRF_HEADER,
+};
 /// Login of the first-run pseudo-user.
 pub const INIT_LOGIN: &str = "init";
-
-/// A fresh session token issued while serving a request, set as the session cookie on its
-/// response by [`renew_session_cookie`], so that active users stay logged in (sliding expiry).
-#[derive(Debug, Clone)]
-pub struct RenewedSession(pub String);
-
-/// The `CORTEX_SESSION` cookie carrying `token`; `secure` as configured
-/// (`http.secure_cookies`).
-pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, token)
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .finish()
-}
-
-/// True once less than half of a session's lifetime remains: it is then re-issued.
-fn needs_renewal(expires_at_ms: i64, now_ms: i64, ttl: std::time::Duration) -> bool {
-    let half_ttl_ms = i64::try_from(ttl.as_millis() / 2).unwrap_or(i64::MAX);
-    expires_at_ms.saturating_sub(now_ms) < half_ttl_ms
-}
-
-/// Response step of the session renewal: sets the cookie of a [`RenewedSession`] the request
-/// carries. Installed on the app with `wrap_fn`.
-pub fn renew_session_cookie<B>(response: &mut actix_web::dev::ServiceResponse<B>) {
-    let renewed = response
-        .request()
-        .extensions()
-        .get::<RenewedSession>()
-        .cloned();
-    let secure = response
-        .request()
-        .app_data::<actix_web::web::Data<EngineState>>()
-        .is_some_and(|state| state.config.http.secure_cookies);
-    if let Some(RenewedSession(token)) = renewed {
-        // A cookie with a fixed, valid name and a JWT value always serialises.
-        let _ = response
-            .response_mut()
-            .add_cookie(&session_cookie(token, secure));
-    }
-}
 
 /// How the caller proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,56 +107,27 @@ impl Identity {
     }
 }
 
-/// The extractor of an authenticated caller holding at least one role of policy `P`.
+/// The extractor of an authenticated caller holding at least one role of policy `P`
+/// (dereferences to its [`Identity`]).
 ///
 /// Rejections: 520 before migration, 401 without valid credentials, 403 for locked accounts,
 /// missing roles or a failed CSRF check.
-#[derive(Debug, Clone)]
-pub struct Caller<P: Policy = roles::Any> {
-    identity: Identity,
-    _policy: PhantomData<P>,
-}
+pub type Caller<P = roles::Any> = skep_service::Caller<P>;
 
-impl<P: Policy> Caller<P> {
-    /// The caller's identity, for domain functions.
-    pub fn identity(&self) -> &Identity {
-        &self.identity
+impl skep_service::Authenticate for EngineState {
+    type Identity = Identity;
+    type Role = Role;
+
+    async fn authenticate(&self, request: &HttpRequest) -> Result<Identity, ApiError> {
+        Ok(authenticate(self, request).await?)
     }
 
-    /// Consumes the extractor, keeping the identity.
-    pub fn into_identity(self) -> Identity {
-        self.identity
+    fn holds_any(identity: &Identity, roles: &[Role]) -> bool {
+        identity.has_any(roles)
     }
-}
 
-impl<P: Policy> Deref for Caller<P> {
-    type Target = Identity;
-
-    fn deref(&self) -> &Identity {
-        &self.identity
-    }
-}
-
-impl<P: Policy> FromRequest for Caller<P> {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move {
-            let state = request
-                .app_data::<web::Data<EngineState>>()
-                .cloned()
-                .ok_or_else(|| ApiError::internal(&"engine state is not registered"))?;
-            let identity = authenticate(&state, &request).await?;
-            if !P::ANY_OF.is_empty() {
-                identity.require_any(P::ANY_OF)?;
-            }
-            Ok(Caller {
-                identity,
-                _policy: PhantomData,
-            })
-        })
+    fn insufficient_rights() -> ApiError {
+        EngineError::insufficient_rights().into()
     }
 }
 
@@ -211,21 +139,15 @@ pub async fn authenticate(
 ) -> Result<Identity, EngineError> {
     state.ensure_migrated().await?;
     let store = &*state.store;
-    if let Some(token) = cookie_value(request, SESSION_COOKIE)
-        && let Ok(claims) = state.sessions.verify(&token)
-    {
-        if !csrf_valid(request, SESSION_COOKIE, XSRF_COOKIE, XSRF_HEADER) {
+    if let Some(session) = state.sessions.read(request) {
+        if !session.csrf_valid {
             return Err(EngineError::CsrfRefused);
         }
-        let user = user::find(store, &claims.login)
+        let user = user::find(store, &session.claims.login)
             .await?
             .ok_or(EngineError::Unauthenticated)?;
         let identity = active_identity(state, user, AuthMethod::Session).await?;
-        if needs_renewal(claims.expires_at_ms, now_ms(), state.session_ttl())
-            && let Ok(token) = state.sessions.issue(&identity.login, state.session_ttl())
-        {
-            request.extensions_mut().insert(RenewedSession(token));
-        }
+        state.sessions.renew_if_due(request, &session.claims);
         return Ok(identity);
     }
     if let Some(key) = bearer_token(request) {
@@ -247,35 +169,25 @@ pub async fn authenticate(
     Err(EngineError::Unauthenticated)
 }
 
-/// Checks a login and password, rate-limited per account and per source address. A wrong
-/// password and an unknown login fail identically (same error, same hashing work).
+/// Checks a login and password through the login gate (rate limit per account and source,
+/// bounded hashing, decoy hash for unknown logins: a wrong password and an unknown login fail
+/// identically).
 pub async fn check_password(
     state: &EngineState,
     login: &str,
     password: &str,
     source: &str,
 ) -> Result<User, EngineError> {
-    if state.login_limiter.check(login, source).is_err() {
-        return Err(EngineError::TooManyLogins);
-    }
-    let user = user::find(&*state.store, login).await?;
-    let stored_hash = user
-        .as_ref()
-        .and_then(|user| user.password.clone())
-        .unwrap_or_else(|| state.decoy_password_hash.clone());
-    let matches = skep_auth::password::verify(password, &stored_hash)
-        .await
-        .unwrap_or(false);
-    match user {
-        Some(user) if matches && user.password.is_some() => {
-            state.login_limiter.record_success(login, source);
-            Ok(user)
-        }
-        _ => {
-            state.login_limiter.record_failure(login, source);
-            Err(EngineError::Unauthenticated)
-        }
-    }
+    let store = &*state.store;
+    let lookup = async {
+        user::find(store, login).await.map(|found| {
+            found.map(|user| {
+                let hash = user.password.clone();
+                (user, hash)
+            })
+        })
+    };
+    Ok(state.logins.verify(login, password, source, lookup).await?)
 }
 
 /// Turns a user into an identity, refusing locked users and users of locked organisations.
@@ -300,22 +212,4 @@ pub async fn active_identity(
         roles: user.roles,
         method,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[test]
-    fn a_session_is_renewed_once_less_than_half_its_lifetime_remains() {
-        let hour = Duration::from_secs(3600);
-        let now = 1_700_000_000_000;
-
-        assert!(!needs_renewal(now + 3_600_000, now, hour));
-        assert!(!needs_renewal(now + 1_800_001, now, hour));
-        assert!(needs_renewal(now + 1_799_999, now, hour));
-        assert!(needs_renewal(now - 1, now, hour));
-    }
 }

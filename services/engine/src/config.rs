@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use skep_config::{HttpConfig, Secret, StoreBackend, StoreConfig};
+use skep_config::{AuthConfig, HttpConfig, Secret, StoreConfig};
 
 pub use crate::config_workers::WorkersConfig;
 
@@ -50,38 +50,6 @@ fn http_section<'de, D: serde::Deserializer<'de>>(input: D) -> Result<HttpConfig
 }
 
 impl EngineConfig {
-    /// The storage backend this configuration selects.
-    pub fn store_backend(&self) -> skep_store::Backend {
-        match self.store.backend {
-            StoreBackend::Sqlite => skep_store::Backend::Sqlite {
-                path: self
-                    .store
-                    .sqlite_path
-                    .clone()
-                    .unwrap_or_else(|| self.data_dir.join("engine.db")),
-            },
-            StoreBackend::Elasticsearch => {
-                let elasticsearch = &self.store.elasticsearch;
-                skep_store::Backend::Elasticsearch(skep_store::elasticsearch::EsSettings {
-                    url: elasticsearch.url.clone(),
-                    username: elasticsearch.username.clone(),
-                    password: elasticsearch
-                        .password
-                        .as_ref()
-                        .map(|password| password.expose().to_owned()),
-                    index_prefix: elasticsearch.index_prefix.clone(),
-                    tls_ca_file: elasticsearch.tls_ca_file.clone(),
-                    tls_insecure: elasticsearch.tls_insecure,
-                })
-            }
-        }
-    }
-
-    /// Where the generated server secret is kept when `http.secret` is empty.
-    pub fn secret_path(&self) -> PathBuf {
-        self.data_dir.join("engine.secret")
-    }
-
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
@@ -92,33 +60,11 @@ impl EngineConfig {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct BootstrapConfig {
-    /// Login of the superadmin to create (in organisation `cortex`); empty: no bootstrap, the
+    /// Login of the superadmin to create (in organisation `cortex`); absent: no bootstrap, the
     /// first `POST /api/user` creates it instead.
-    pub admin_login: String,
-    /// Its password; empty: a random one is generated and printed once.
-    pub admin_password: Secret,
-}
-
-/// Login and session settings (Basic authentication is `http.basic_auth`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AuthConfig {
-    /// Lifetime of a login session, in minutes.
-    pub session_ttl_minutes: u64,
-    /// Failed logins allowed per account and per source address within the window.
-    pub login_max_failures: u32,
-    /// Length of the failed-login window, in seconds.
-    pub login_window_seconds: u64,
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        AuthConfig {
-            session_ttl_minutes: 60,
-            login_max_failures: 10,
-            login_window_seconds: 300,
-        }
-    }
+    pub admin_login: Option<String>,
+    /// Its password; absent: a random one is generated and shown once.
+    pub admin_password: Option<Secret>,
 }
 
 #[cfg(test)]
@@ -142,12 +88,6 @@ mod tests {
         assert_eq!(config.http.port, 9001);
         assert!(!config.http.basic_auth);
         assert_eq!(config.data_dir, PathBuf::from(".skep-data"));
-        assert_eq!(
-            config.store_backend(),
-            skep_store::Backend::Sqlite {
-                path: PathBuf::from(".skep-data/engine.db")
-            }
-        );
         assert_eq!(config.auth.session_ttl_minutes, 60);
     }
 
@@ -168,8 +108,11 @@ mod tests {
         ])
         .unwrap();
 
-        assert_eq!(config.bootstrap.admin_login, "root");
-        assert_eq!(config.bootstrap.admin_password.expose(), "0123");
+        assert_eq!(config.bootstrap.admin_login.as_deref(), Some("root"));
+        assert_eq!(
+            config.bootstrap.admin_password.as_ref().unwrap().expose(),
+            "0123"
+        );
         assert_eq!(config.auth.login_max_failures, 3);
         assert!(!format!("{config:?}").contains("0123"));
     }

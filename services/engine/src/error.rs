@@ -40,9 +40,9 @@ pub enum EngineError {
         /// Each refused attribute.
         errors: Vec<AttributeError>,
     },
-    /// Too many failed logins.
-    #[error("too many failed login attempts")]
-    TooManyLogins,
+    /// A login and password were not accepted (wrong, rate-limited or busy).
+    #[error(transparent)]
+    Login(#[from] skep_service::LoginError),
     /// The store failed or refused the write.
     #[error(transparent)]
     Store(#[from] skep_store::StoreError),
@@ -91,9 +91,7 @@ impl From<EngineError> for ApiError {
             EngineError::InvalidAttributes { table, errors } => {
                 ApiError::attribute_errors(table, errors)
             }
-            EngineError::TooManyLogins => {
-                ApiError::too_many_requests("Too many failed login attempts, try again later")
-            }
+            EngineError::Login(error) => ApiError::from(error),
             EngineError::Store(error) => ApiError::from(error),
             EngineError::Credentials(error) => ApiError::internal(&error),
         }

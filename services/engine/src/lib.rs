@@ -20,7 +20,7 @@ pub mod state;
 
 use std::sync::Arc;
 
-use actix_web::dev::{Server, Service};
+use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use skep_http::BodyLimit;
@@ -38,35 +38,28 @@ pub struct Application {
 }
 
 impl Application {
-    /// Validates the configuration, opens the store, prepares the server secret, creates the
-    /// configured first superadmin if needed, and binds `http.host:http.port` (0: any free port).
-    pub async fn build(config: EngineConfig) -> anyhow::Result<Application> {
-        config.http.validate()?;
-        config.store.validate()?;
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}; set data_dir to a writable path",
-                config.data_dir.display()
-            )
-        })?;
-        let secret = bootstrap::server_secret(&config)?;
-        let store = skep_store::open(&config.store_backend())
-            .await
-            .context("cannot open the store")?;
-        let decoy_password_hash =
-            skep_auth::password::hash(&skep_auth::password::generate()).await?;
-        let config = Arc::new(config);
+    /// Starts the service kernel (configuration checks, data directory, server secret, store),
+    /// prepares the job runtime, creates the configured first superadmin if needed, and binds `http.host:http.port` (0: any free port).
+    pub async fn build(mut config: EngineConfig) -> anyhow::Result<Application> {
+        skep_service::warn_deprecated(&config.auth.resolve_deprecated("auth"));
         config.workers.validate()?;
-        let jobs = jobs::JobRuntime::new(store.clone(), &config.workers, &config.data_dir)
-            .context("cannot prepare the job folders; check data_dir and workers.job_directory")?;
+        let kernel = skep_service::Kernel::start(skep_service::KernelSettings {
+            service: "engine",
+            http: &config.http,
+            store: &config.store,
+            auth: &config.auth,
+            data_dir: &config.data_dir,
+            cookies: auth::COOKIES,
+        })
+        .await?;
+        let config = Arc::new(config);
+        let jobs = jobs::JobRuntime::new(kernel.store.clone(), &config.workers, &config.data_dir)
+            .context(
+            "cannot prepare the job folders; check data_dir and workers.job_directory",
+        )?;
         jobs.start();
         let jobs = web::Data::from(jobs);
-        let state = web::Data::new(EngineState::new(
-            config.clone(),
-            store,
-            secret.as_bytes(),
-            decoy_password_hash,
-        ));
+        let state = web::Data::new(EngineState::new(config.clone(), kernel));
         let first_admin = bootstrap::create_first_admin(&state).await?;
 
         let listener =
@@ -81,14 +74,9 @@ impl Application {
         let server_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
-                .wrap_fn(|request, service| {
-                    let response = service.call(request);
-                    async move {
-                        let mut response = response.await?;
-                        auth::renew_session_cookie(&mut response);
-                        Ok(response)
-                    }
-                })
+                .wrap(actix_web::middleware::from_fn(
+                    skep_service::session::renew_session_cookie,
+                ))
                 .app_data(server_state.clone())
                 .app_data(jobs.clone())
                 .app_data(BodyLimit(limit))

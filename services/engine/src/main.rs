@@ -9,13 +9,7 @@ async fn main() -> anyhow::Result<()> {
     skep_config::init_tracing("info");
     let application = skep_engine::Application::build(config).await?;
     if let Some(admin) = application.first_admin() {
-        match &admin.generated_password {
-            Some(password) => println!(
-                "first superadmin `{}` created with password `{password}` (shown once)",
-                admin.login
-            ),
-            None => println!("first superadmin `{}` created", admin.login),
-        }
+        println!("{}", admin.announcement("skep engine"));
     }
     println!("skep engine listening on port {}", application.port());
     application.run_until_stopped().await?;

@@ -49,24 +49,10 @@ impl std::fmt::Display for Role {
     }
 }
 
-/// A role requirement checked by the `Caller` extractor before a handler runs.
-pub trait Policy: 'static {
-    /// The caller must hold at least one of these; an empty list admits any authenticated caller.
-    const ANY_OF: &'static [Role];
-}
+pub use skep_service::Policy;
 
-macro_rules! policies {
-    ($($(#[$doc:meta])* $name:ident => [$($role:ident),*];)*) => {$(
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy)]
-        pub struct $name;
-        impl Policy for $name {
-            const ANY_OF: &'static [Role] = &[$(Role::$role),*];
-        }
-    )*};
-}
-
-policies! {
+skep_service::policies! {
+    crate::state::EngineState, Role;
     /// Any authenticated caller.
     Any => [];
     /// Holders of `read`.

@@ -51,13 +51,11 @@ async fn main() -> anyhow::Result<()> {
     config.engine.data_dir = config.data_dir.clone();
     // The quick start needs no browser set-up step: both services are initialised and get an
     // administrator unless the configuration says otherwise.
-    config
-        .cases
-        .bootstrap
-        .admin_login
-        .get_or_insert_with(|| DEFAULT_ADMIN.to_owned());
-    if config.engine.bootstrap.admin_login.is_empty() {
-        config.engine.bootstrap.admin_login = DEFAULT_ADMIN.to_owned();
+    for login in [
+        &mut config.cases.bootstrap.admin_login,
+        &mut config.engine.bootstrap.admin_login,
+    ] {
+        login.get_or_insert_with(|| DEFAULT_ADMIN.to_owned());
     }
 
     let (cases_host, engine_host) = (
@@ -66,14 +64,11 @@ async fn main() -> anyhow::Result<()> {
     );
     let cases = skep_cases::Application::build(config.cases).await?;
     let engine = skep_engine::Application::build(config.engine).await?;
+    if let Some(admin) = cases.first_admin() {
+        println!("{}", admin.announcement("skep cases"));
+    }
     if let Some(admin) = engine.first_admin() {
-        match &admin.generated_password {
-            Some(password) => println!(
-                "skep engine: first superadmin created: login `{}`, password `{password}` (shown once)",
-                admin.login
-            ),
-            None => println!("skep engine: first superadmin `{}` created", admin.login),
-        }
+        println!("{}", admin.announcement("skep engine"));
     }
     println!(
         "skep cases  (TheHive API): http://{cases_host}:{}",
@@ -105,7 +100,10 @@ mod tests {
 
         assert_eq!(config.cases.http.port, 9000);
         assert_eq!(config.engine.http.port, 9001);
-        assert_eq!(config.engine.bootstrap.admin_login, "admin");
+        assert_eq!(
+            config.engine.bootstrap.admin_login.as_deref(),
+            Some("admin")
+        );
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! `POST /api/login`, `GET /api/logout`.
 
-use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 use skep_http::{ApiError, Fields};
 
 use crate::auth;
-use crate::domain::user::{self, UserStatus};
+use crate::domain::user::UserStatus;
 use crate::state::CasesState;
 
 /// `POST /api/login` `{user, password}`: 200 with an empty body and the session and CSRF
@@ -18,39 +17,25 @@ pub async fn login(
     if !state.is_migrated() {
         return Err(ApiError::not_migrated());
     }
-    let login = user::normalise_login(fields.str("user").unwrap_or_default());
+    let login = fields.str("user").unwrap_or_default();
     let password = fields.str("password").unwrap_or_default();
     let source = skep_http::request::client_address(&request);
-    if state.login_limiter.check(&login, &source).is_err() {
-        return Err(ApiError::too_many_requests(
-            "too many failed logins, retry later",
-        ));
-    }
-    let found = user::find(&*state.store, &login).await?;
-    let verified = match &found {
-        Some(found) => user::password_matches(found, password).await,
-        None => false,
-    };
-    let Some(found) = found.filter(|_| verified) else {
-        state.login_limiter.record_failure(&login, &source);
-        return Err(ApiError::unauthenticated());
-    };
+    let found = auth::check_password(&state, login, password, &source).await?;
     if found.status == UserStatus::Locked {
         return Err(ApiError::forbidden("Your account is locked"));
     }
-    state.login_limiter.record_success(&login, &source);
-    Ok(HttpResponse::Ok()
-        .cookie(auth::session_cookie(&state, &found.login)?)
-        .cookie(auth::xsrf_cookie(state.config.http.secure_cookies))
-        .finish())
+    let [session, csrf] = state
+        .sessions
+        .login_cookies(&found.login, 0)
+        .map_err(|error| ApiError::internal(&error))?;
+    Ok(HttpResponse::Ok().cookie(session).cookie(csrf).finish())
 }
 
-/// `GET /api/logout`: 200, the session cookie cleared.
+/// `GET /api/logout`: 200, the session and CSRF cookies cleared.
 pub async fn logout(state: web::Data<CasesState>) -> HttpResponse {
-    let mut expired = Cookie::build(auth::SESSION_COOKIE, "")
-        .path("/")
-        .secure(state.config.http.secure_cookies)
-        .finish();
-    expired.make_removal();
-    HttpResponse::Ok().cookie(expired).finish()
+    let mut response = HttpResponse::Ok();
+    for cookie in state.sessions.removal_cookies() {
+        response.cookie(cookie);
+    }
+    response.finish()
 }

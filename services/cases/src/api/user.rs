@@ -45,6 +45,14 @@ pub async fn create_user(
     fields: Fields,
 ) -> Result<HttpResponse, ApiError> {
     let input = fields.body().clone();
+    // While no user exists every request is `init`: only one of them creates the first user.
+    let _only_one = match caller.method {
+        AuthMethod::Init => Some(state.first_run.first_user_guard().await),
+        _ => None,
+    };
+    if caller.method == AuthMethod::Init && crate::auth::has_users(&state).await? {
+        return Err(ApiError::unauthenticated());
+    }
     let document = user::create(&*state.store, &state.keys, &caller.login, input).await?;
     state.mark_has_users();
     state.identities.clear();

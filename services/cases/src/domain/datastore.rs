@@ -174,22 +174,8 @@ pub async fn read(store: &dyn Store, sha256: &str) -> Result<Vec<u8>, ApiError> 
     Ok(content)
 }
 
-/// A zip archive holding `bytes` as `name`, encrypted with ZipCrypto under `password` (what
-/// TheHive serves, so analysts' tools open it with the usual `malware` password).
+/// A zip archive holding `bytes` as `name`, encrypted under `password` (what TheHive serves).
 pub fn zip(name: &str, bytes: &[u8], password: &str) -> Result<Vec<u8>, ApiError> {
-    use std::io::Write;
-    use zip::unstable::write::FileOptionsExt;
-    let failed =
-        |error: &dyn std::fmt::Debug| ApiError::internal(&format!("zip archive: {error:?}"));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .with_deprecated_encryption(password.as_bytes())
-        .map_err(|error| failed(&error))?;
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    writer
-        .start_file(name, options)
-        .map_err(|error| failed(&error))?;
-    writer.write_all(bytes).map_err(|error| failed(&error))?;
-    let cursor = writer.finish().map_err(|error| failed(&error))?;
-    Ok(cursor.into_inner())
+    skep_service::zip::encrypted_zip(name, bytes, password)
+        .map_err(|error| ApiError::internal(&error))
 }

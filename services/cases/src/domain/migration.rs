@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value};
 use skep_http::ApiError;
+use skep_service::FirstAdmin;
+use skep_service::first_run::{first_admin_login, first_admin_password};
 use skep_store::{NewDocument, Query, StoreError};
 
 use super::entity;
@@ -123,24 +125,23 @@ pub async fn observable_data_types(state: &CasesState) -> Result<Vec<String>, Ap
 }
 
 /// Unattended first start: when `bootstrap.admin_login` is set, initialises the database and
-/// creates that admin if no user exists (a generated password is printed once).
-pub async fn bootstrap(state: &CasesState) -> anyhow::Result<()> {
-    let Some(login) = state.config.bootstrap.admin_login.clone() else {
-        return Ok(());
+/// creates that admin if no user exists. Returns what to show the operator once.
+pub async fn bootstrap(state: &CasesState) -> anyhow::Result<Option<FirstAdmin>> {
+    let bootstrap = &state.config.bootstrap;
+    let Some(login) = first_admin_login(bootstrap.admin_login.as_deref()) else {
+        return Ok(None);
     };
     migrate(state)
         .await
         .map_err(|error| anyhow::anyhow!("database initialisation failed: {error:?}"))?;
+    let _only_one = state.first_run.first_user_guard().await;
     if crate::auth::has_users(state)
         .await
         .map_err(|error| anyhow::anyhow!("{error:?}"))?
     {
-        return Ok(());
+        return Ok(None);
     }
-    let (password, generated) = match &state.config.bootstrap.admin_password {
-        Some(secret) if !secret.expose().is_empty() => (secret.expose().to_owned(), false),
-        _ => (skep_auth::password::generate(), true),
-    };
+    let (password, generated_password) = first_admin_password(bootstrap.admin_password.as_ref());
     let mut input = Map::new();
     input.insert("login".into(), Value::from(login.clone()));
     input.insert("name".into(), Value::from("Administrator"));
@@ -148,8 +149,8 @@ pub async fn bootstrap(state: &CasesState) -> anyhow::Result<()> {
         "roles".into(),
         Value::from(vec!["read", "write", "admin", "alert"]),
     );
-    input.insert("password".into(), Value::from(password.clone()));
-    if let Some(key) = &state.config.bootstrap.admin_key
+    input.insert("password".into(), Value::from(password));
+    if let Some(key) = &bootstrap.admin_key
         && !key.expose().is_empty()
     {
         input.insert("key".into(), Value::from(key.expose()));
@@ -158,10 +159,8 @@ pub async fn bootstrap(state: &CasesState) -> anyhow::Result<()> {
         .await
         .map_err(|error| anyhow::anyhow!("cannot create the first admin: {error:?}"))?;
     state.mark_has_users();
-    if generated {
-        println!(
-            "skep cases: first admin created: login `{login}`, password `{password}` (shown once)"
-        );
-    }
-    Ok(())
+    Ok(Some(FirstAdmin {
+        login,
+        generated_password,
+    }))
 }

@@ -119,9 +119,14 @@ pub async fn find_by_key_fingerprint(
         .map(StoredUser::from_document))
 }
 
+/// The user's stored password hash, if it has a password.
+pub fn password_hash(user: &StoredUser) -> Option<&str> {
+    user.document.body.get(PASSWORD).and_then(Value::as_str)
+}
+
 /// True when `password` matches the user's stored hash (false without a password).
 pub async fn password_matches(user: &StoredUser, password: &str) -> bool {
-    match user.document.body.get(PASSWORD).and_then(Value::as_str) {
+    match password_hash(user) {
         Some(hash) => skep_auth::password::verify(password, hash)
             .await
             .unwrap_or(false),

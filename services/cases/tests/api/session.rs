@@ -83,8 +83,8 @@ async fn a_session_cookie_authenticates_reads_and_unsafe_calls_need_the_csrf_hea
 
     assert_eq!(current.status().as_u16(), 200);
     assert!(
-        cookie(&current, "THE_HIVE_SESSION").is_some(),
-        "the session slides"
+        cookie(&current, "THE_HIVE_SESSION").is_none(),
+        "a fresh session is renewed only once half of its lifetime has passed"
     );
     assert_eq!(without_header.status().as_u16(), 403);
     assert!(
@@ -181,7 +181,7 @@ async fn a_locked_user_is_refused_with_403_on_login_and_with_its_key() {
 
 #[tokio::test]
 async fn repeated_failed_logins_are_throttled_with_429() {
-    let app = TestApp::spawn_with(|config| config.auth.max_login_failures = 3).await;
+    let app = TestApp::spawn_with(|config| config.auth.login_max_failures = 3).await;
     for _ in 0..3 {
         assert_eq!(
             login(&app, ADMIN_LOGIN, "wrong").await.status().as_u16(),
@@ -201,7 +201,11 @@ async fn repeated_failed_logins_are_throttled_with_429() {
 #[tokio::test]
 async fn session_cookies_are_secure_only_when_configured_including_renewals_and_logout() {
     let plain = TestApp::spawn().await;
-    let behind_tls = TestApp::spawn_with(|config| config.http.secure_cookies = true).await;
+    let behind_tls = TestApp::spawn_with(|config| {
+        config.http.secure_cookies = true;
+        config.http.secret = skep_config::Secret::new("a secret the test signs with");
+    })
+    .await;
 
     let plain_login = login(&plain, ADMIN_LOGIN, ADMIN_PASSWORD).await;
     let secure_login = login(&behind_tls, ADMIN_LOGIN, ADMIN_PASSWORD).await;
@@ -218,8 +222,11 @@ async fn session_cookies_are_secure_only_when_configured_including_renewals_and_
         secure_cookies.iter().all(|c| c.contains("; Secure")),
         "{secure_cookies:?}"
     );
-    // The sliding renewal on a session-authenticated request, and the logout's removal.
-    let session = cookie(&secure_login, "THE_HIVE_SESSION").unwrap();
+    // The renewal of a session past half of its lifetime (10 of 60 minutes left), and the
+    // logout's removal.
+    let session = skep_auth::session::SessionSigner::new(b"a secret the test signs with", "cases")
+        .issue(ADMIN_LOGIN, 0, std::time::Duration::from_secs(600))
+        .unwrap();
     let client = http_client();
     let current = client
         .get(behind_tls.url("/api/user/current"))

@@ -248,7 +248,7 @@ pub async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     let draft = draft_from(fields)?;
     let created = if caller.method == AuthMethod::Init {
-        let _only_one = state.first_user_lock.lock().await;
+        let _only_one = state.first_run.first_user_guard().await;
         if state.has_users().await? {
             return Err(EngineError::Unauthenticated.into());
         }

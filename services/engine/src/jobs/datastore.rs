@@ -1,5 +1,6 @@
 //! The attachment store: uploaded files and file artifacts kept on disk, content-addressed by
-//! SHA-256 (so identical files are stored once), and the password-protected zip download.
+//! SHA-256 (so identical files are stored once). The password-protected download is
+//! `skep_service::zip`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -90,128 +91,9 @@ impl Datastore {
     }
 }
 
-/// Builds a zip archive holding one file encrypted with the traditional PKWARE ("ZipCrypto")
-/// scheme, stored without compression: what Cortex clients expect from `/api/datastorezip`.
-pub fn encrypted_zip(file_name: &str, content: &[u8], password: &str) -> Vec<u8> {
-    let crc = crc32(content);
-    let mut keys = ZipCryptoKeys::new(password.as_bytes());
-    let mut header: [u8; 12] = rand::random();
-    header[11] = (crc >> 24) as u8;
-    let mut encrypted = Vec::with_capacity(12 + content.len());
-    encrypted.extend(header.iter().map(|&byte| keys.encrypt(byte)));
-    encrypted.extend(content.iter().map(|&byte| keys.encrypt(byte)));
-
-    let name = file_name.as_bytes();
-    let size = content.len() as u32;
-    let compressed = encrypted.len() as u32;
-    let (time, date) = (0u16, (1 << 5) | 1); // 1980-01-01 00:00
-    let mut zip = Vec::with_capacity(encrypted.len() + 2 * name.len() + 100);
-    // Local file header.
-    zip.extend(0x0403_4b50u32.to_le_bytes());
-    for field in [20u16, 1, 0, time, date] {
-        zip.extend(field.to_le_bytes());
-    }
-    for field in [crc, compressed, size] {
-        zip.extend(field.to_le_bytes());
-    }
-    zip.extend((name.len() as u16).to_le_bytes());
-    zip.extend(0u16.to_le_bytes());
-    zip.extend(name);
-    zip.extend(&encrypted);
-    // Central directory.
-    let directory_offset = zip.len() as u32;
-    zip.extend(0x0201_4b50u32.to_le_bytes());
-    for field in [20u16, 20, 1, 0, time, date] {
-        zip.extend(field.to_le_bytes());
-    }
-    for field in [crc, compressed, size] {
-        zip.extend(field.to_le_bytes());
-    }
-    for field in [name.len() as u16, 0, 0, 0, 0] {
-        zip.extend(field.to_le_bytes());
-    }
-    zip.extend(0u32.to_le_bytes()); // external attributes
-    zip.extend(0u32.to_le_bytes()); // local header offset
-    zip.extend(name);
-    let directory_size = zip.len() as u32 - directory_offset;
-    // End of central directory.
-    zip.extend(0x0605_4b50u32.to_le_bytes());
-    for field in [0u16, 0, 1, 1] {
-        zip.extend(field.to_le_bytes());
-    }
-    zip.extend(directory_size.to_le_bytes());
-    zip.extend(directory_offset.to_le_bytes());
-    zip.extend(0u16.to_le_bytes());
-    zip
-}
-
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut index = 0;
-    while index < 256 {
-        let mut value = index as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            value = if value & 1 == 1 {
-                0xEDB8_8320 ^ (value >> 1)
-            } else {
-                value >> 1
-            };
-            bit += 1;
-        }
-        table[index] = value;
-        index += 1;
-    }
-    table
-};
-
-fn crc32_update(crc: u32, byte: u8) -> u32 {
-    CRC_TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8)
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    !data
-        .iter()
-        .fold(0xFFFF_FFFF, |crc, &byte| crc32_update(crc, byte))
-}
-
-struct ZipCryptoKeys([u32; 3]);
-
-impl ZipCryptoKeys {
-    fn new(password: &[u8]) -> ZipCryptoKeys {
-        let mut keys = ZipCryptoKeys([0x1234_5678, 0x2345_6789, 0x3456_7890]);
-        for &byte in password {
-            keys.update(byte);
-        }
-        keys
-    }
-
-    fn update(&mut self, byte: u8) {
-        let [k0, k1, k2] = &mut self.0;
-        *k0 = crc32_update(*k0, byte);
-        *k1 = k1
-            .wrapping_add(*k0 & 0xff)
-            .wrapping_mul(134_775_813)
-            .wrapping_add(1);
-        *k2 = crc32_update(*k2, (*k1 >> 24) as u8);
-    }
-
-    fn encrypt(&mut self, plain: u8) -> u8 {
-        let temp = (self.0[2] | 2) & 0xffff;
-        let stream = ((temp.wrapping_mul(temp ^ 1)) >> 8) as u8;
-        self.update(plain);
-        plain ^ stream
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crc32_matches_the_reference_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-    }
 
     #[test]
     fn identical_content_is_stored_once_under_its_sha256() {

@@ -127,7 +127,7 @@ async fn the_first_user_is_created_without_credentials_and_then_that_door_is_shu
 async fn the_configured_bootstrap_creates_a_superadmin_with_a_generated_password_shown_once() {
     let data_dir = TempDir::new().unwrap();
     let mut config = test_config(&data_dir);
-    config.bootstrap.admin_login = "root".to_owned();
+    config.bootstrap.admin_login = Some("root".to_owned());
 
     let first = Application::build(config.clone()).await.unwrap();
     let admin = first.first_admin().cloned().expect("an admin was created");
@@ -149,8 +149,8 @@ async fn the_configured_bootstrap_creates_a_superadmin_with_a_generated_password
 async fn the_generated_server_secret_survives_a_restart_so_keys_keep_working() {
     let data_dir = TempDir::new().unwrap();
     let mut config = test_config(&data_dir);
-    config.bootstrap.admin_login = "root".to_owned();
-    config.bootstrap.admin_password = skep_config::Secret::new("root-password");
+    config.bootstrap.admin_login = Some("root".to_owned());
+    config.bootstrap.admin_password = Some(skep_config::Secret::new("root-password"));
     let first = Application::build(config.clone()).await.unwrap();
     let state = first.state();
     let key = skep_engine::domain::user::renew_key(

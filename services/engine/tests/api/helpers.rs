@@ -69,8 +69,8 @@ impl TestApp {
     pub async fn spawn_with(configure: impl FnOnce(&mut EngineConfig)) -> TestApp {
         let data_dir = TempDir::new().expect("a temporary directory");
         let mut config = test_config(&data_dir);
-        config.bootstrap.admin_login = ADMIN_LOGIN.to_owned();
-        config.bootstrap.admin_password = skep_config::Secret::new(ADMIN_PASSWORD);
+        config.bootstrap.admin_login = Some(ADMIN_LOGIN.to_owned());
+        config.bootstrap.admin_password = Some(skep_config::Secret::new(ADMIN_PASSWORD));
         configure(&mut config);
         let mut app = TestApp::start(config, data_dir).await;
         app.admin_key = user::renew_key(

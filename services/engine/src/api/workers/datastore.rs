@@ -5,7 +5,9 @@ use actix_web::{HttpResponse, web};
 use skep_http::{ApiError, Fields};
 
 use crate::auth::Caller;
-use crate::jobs::datastore::{encrypted_zip, is_sha256};
+use skep_service::zip::encrypted_zip;
+
+use crate::jobs::datastore::is_sha256;
 use crate::jobs::{JobRuntime, JobsError, report};
 use crate::roles;
 
@@ -62,6 +64,7 @@ pub async fn download_zip(
     let entry = name.clone();
     let zip = tokio::task::spawn_blocking(move || encrypted_zip(&entry, &content, &password))
         .await
+        .map_err(|error| ApiError::internal(&error))?
         .map_err(|error| ApiError::internal(&error))?;
     Ok(HttpResponse::Ok()
         .content_type("application/zip")

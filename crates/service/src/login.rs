@@ -18,6 +18,12 @@ use tokio::sync::Semaphore;
 pub const MAX_LOGIN_BYTES: usize = 128;
 /// Largest accepted body of a login request, in bytes.
 pub const MAX_LOGIN_BODY_BYTES: usize = 8 * 1024;
+/// The body limit to put on login routes (`web::resource("/api/login").app_data(…)`), so a
+/// login cannot make the service read a large body.
+pub fn body_limit() -> skep_http::BodyLimit {
+    skep_http::BodyLimit(MAX_LOGIN_BODY_BYTES)
+}
+
 /// Requests allowed to wait per verification slot before new ones are refused as busy.
 pub const WAITING_PER_SLOT: usize = 8;
 

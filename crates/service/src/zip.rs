@@ -46,6 +46,9 @@ mod tests {
 
         assert_eq!(content, b"MZ payload");
         assert!(reader.by_index_decrypt(0, b"wrong").is_err());
-        assert_eq!(reader.by_index_raw(0).unwrap().name().unwrap(), "sample.exe");
+        assert_eq!(
+            reader.by_index_raw(0).unwrap().name().unwrap(),
+            "sample.exe"
+        );
     }
 }

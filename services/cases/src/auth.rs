@@ -107,6 +107,7 @@ async fn authenticate(request: &HttpRequest, state: &CasesState) -> Result<Ident
     }
     if let Some(session) = state.sessions.read(request)
         && let Some(found) = cached_user(state, CacheKey::Login(&session.claims.login)).await?
+        && found.session_epoch == session.claims.epoch
     {
         if !session.csrf_valid {
             return Err(ApiError::forbidden_plain_text(
@@ -168,6 +169,7 @@ struct CachedUser {
     name: String,
     roles: RoleSet,
     status: UserStatus,
+    session_epoch: u64,
 }
 
 impl From<user::StoredUser> for CachedUser {
@@ -177,6 +179,7 @@ impl From<user::StoredUser> for CachedUser {
             name: found.name,
             roles: found.roles,
             status: found.status,
+            session_epoch: found.session_epoch,
         }
     }
 }

@@ -15,7 +15,11 @@ use crate::api::{
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/status", get().to(status::get_status))
         .route("/api/health", get().to(status::get_health))
-        .route("/api/login", post().to(session::login))
+        .service(
+            web::resource("/api/login")
+                .app_data(skep_service::login::body_limit())
+                .route(post().to(session::login)),
+        )
         .route("/api/logout", get().to(session::logout))
         .route("/api/logout", post().to(session::logout))
         .route("/api/maintenance/migrate", post().to(maintenance::migrate))

@@ -145,6 +145,7 @@ pub async fn authenticate(
         }
         let user = user::find(store, &session.claims.login)
             .await?
+            .filter(|user| user.session_epoch == session.claims.epoch)
             .ok_or(EngineError::Unauthenticated)?;
         let identity = active_identity(state, user, AuthMethod::Session).await?;
         state.sessions.renew_if_due(request, &session.claims);

@@ -8,7 +8,11 @@ use crate::api::{maintenance, organization, session, status, user, workers};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Open routes: no credentials needed.
     cfg.route("/api/status", web::get().to(status::get_status))
-        .route("/api/login", web::post().to(session::login))
+        .service(
+            web::resource("/api/login")
+                .app_data(skep_service::login::body_limit())
+                .route(web::post().to(session::login)),
+        )
         .route("/api/logout", web::get().to(session::logout))
         .route(
             "/api/maintenance/migrate",

@@ -317,6 +317,31 @@ async fn over_long_logins_are_refused_like_wrong_passwords_in_both_services() {
 }
 
 #[tokio::test]
+async fn a_large_login_body_is_refused_before_it_is_read_in_both_services() {
+    for service in BOTH {
+        let data_dir = tempfile::tempdir().unwrap();
+        let running = service
+            .start(data_dir.path(), admin("admin", "admin-password"))
+            .await
+            .unwrap();
+        let padding = "x".repeat(64 * 1024);
+
+        let response = client()
+            .post(format!("{}/api/login", running.address))
+            .json(&json!({"user": "admin", "password": "admin-password", "padding": padding}))
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(
+            response.status(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{service:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_session_is_renewed_only_past_half_its_lifetime_in_both_services() {
     for service in BOTH {
         let data_dir = tempfile::tempdir().unwrap();
@@ -366,6 +391,80 @@ async fn a_session_is_renewed_only_past_half_its_lifetime_in_both_services() {
             vec![service.session_cookie().to_owned()],
             "{service:?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn changing_a_password_ends_the_users_sessions_in_both_services() {
+    for service in BOTH {
+        let data_dir = tempfile::tempdir().unwrap();
+        let running = service
+            .start(data_dir.path(), admin("admin", "admin-password"))
+            .await
+            .unwrap();
+        let client = client();
+        let login = |password: &'static str| {
+            client
+                .post(format!("{}/api/login", running.address))
+                .json(&json!({"user": "admin", "password": password}))
+                .send()
+        };
+        let first = login("admin-password").await.unwrap();
+        let second = login("admin-password").await.unwrap();
+        let cookies = |response: &reqwest::Response| {
+            response
+                .cookies()
+                .map(|cookie| format!("{}={}", cookie.name(), cookie.value()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let xsrf = first
+            .cookies()
+            .find(|cookie| cookie.name().contains("XSRF"))
+            .unwrap()
+            .value()
+            .to_owned();
+        let xsrf_header = match service {
+            Service::Cases => "X-THE-HIVE-XSRF-TOKEN",
+            Service::Engine => "X-CORTEX-XSRF-TOKEN",
+        };
+        let current = |cookie: String| {
+            client
+                .get(format!("{}/api/user/current", running.address))
+                .header("Cookie", cookie)
+                .send()
+        };
+        assert_eq!(
+            current(cookies(&second)).await.unwrap().status(),
+            StatusCode::OK
+        );
+
+        let changed = client
+            .post(format!(
+                "{}/api/user/admin/password/change",
+                running.address
+            ))
+            .header("Cookie", cookies(&first))
+            .header(xsrf_header, xsrf)
+            .json(&json!({"currentPassword": "admin-password", "password": "new-password"}))
+            .send()
+            .await
+            .unwrap();
+        let old_session = current(cookies(&second)).await.unwrap();
+        let new_login = login("new-password").await.unwrap();
+        let new_session = current(cookies(&new_login)).await.unwrap();
+
+        assert!(
+            changed.status().is_success(),
+            "{service:?}: {}",
+            changed.status()
+        );
+        assert_eq!(
+            old_session.status(),
+            StatusCode::UNAUTHORIZED,
+            "{service:?}"
+        );
+        assert_eq!(new_session.status(), StatusCode::OK, "{service:?}");
     }
 }
 

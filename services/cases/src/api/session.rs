@@ -26,7 +26,7 @@ pub async fn login(
     }
     let [session, csrf] = state
         .sessions
-        .login_cookies(&found.login, 0)
+        .login_cookies(&found.login, found.session_epoch)
         .map_err(|error| ApiError::internal(&error))?;
     Ok(HttpResponse::Ok().cookie(session).cookie(csrf).finish())
 }

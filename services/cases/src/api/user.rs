@@ -115,6 +115,7 @@ pub async fn set_password(
 ) -> Result<HttpResponse, ApiError> {
     let password = required_text(&fields, "password")?;
     user::set_password(&*state.store, &caller.login, &path, password).await?;
+    state.identities.clear();
     Ok(skep_http::response::no_content())
 }
 
@@ -128,6 +129,7 @@ pub async fn change_password(
     let current = required_text(&fields, "currentPassword")?;
     let password = required_text(&fields, "password")?;
     user::change_password(&*state.store, &caller.login, &path, current, password).await?;
+    state.identities.clear();
     Ok(skep_http::response::no_content())
 }
 

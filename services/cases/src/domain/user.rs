@@ -15,6 +15,9 @@ const PASSWORD: &str = "password";
 const KEY_SEALED: &str = "keySealed";
 const KEY_FINGERPRINT: &str = "keyFingerprint";
 const PREFERENCES: &str = "preferences";
+/// The user's session epoch: raised when the password changes or the user is locked, which
+/// ends every session issued before (tokens carry the epoch they were issued at).
+const SESSION_EPOCH: &str = "sessionEpoch";
 
 /// User status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +26,16 @@ pub enum UserStatus {
     Ok,
     /// Locked: every authentication is refused with 403.
     Locked,
+}
+
+impl UserStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Ok => "Ok",
+            UserStatus::Locked => "Locked",
+        }
+    }
 }
 
 /// Attributes accepted on user create and update.
@@ -51,6 +64,8 @@ pub struct StoredUser {
     pub roles: RoleSet,
     /// Status.
     pub status: UserStatus,
+    /// Session epoch (see [`SESSION_EPOCH`]).
+    pub session_epoch: u64,
     /// The stored document.
     pub document: Document,
 }
@@ -70,6 +85,7 @@ impl StoredUser {
                 Some("Locked") => UserStatus::Locked,
                 _ => UserStatus::Ok,
             },
+            session_epoch: body.get(SESSION_EPOCH).and_then(Value::as_u64).unwrap_or(0),
             document,
         }
     }
@@ -138,7 +154,14 @@ pub async fn password_matches(user: &StoredUser, password: &str) -> bool {
 pub fn render(document: &Document) -> Map<String, Value> {
     let mut output = entity::render(KIND, document);
     let has_key = output.contains_key(KEY_SEALED);
-    for key in [PASSWORD, KEY_SEALED, KEY_FINGERPRINT, PREFERENCES, "key"] {
+    for key in [
+        PASSWORD,
+        KEY_SEALED,
+        KEY_FINGERPRINT,
+        PREFERENCES,
+        SESSION_EPOCH,
+        "key",
+    ] {
         output.remove(key);
     }
     output.insert("hasKey".into(), Value::Bool(has_key));
@@ -277,6 +300,12 @@ pub async fn update(
         changes.insert(PREFERENCES.into(), preferences_text(&preferences));
     }
     let mut body = user.document.body.clone();
+    if changes
+        .get("status")
+        .is_some_and(|status| status.as_str() != Some(user.status.as_str()))
+    {
+        raise_session_epoch(&mut body, user.session_epoch);
+    }
     entity::apply_update(&mut body, &changes);
     entity::stamp_update(&mut body, actor);
     Ok(store
@@ -298,11 +327,18 @@ async fn replace_body(
         .await?)
 }
 
+/// Ends every session of the user: its session epoch moves past `current`.
+fn raise_session_epoch(body: &mut Map<String, Value>, current: u64) {
+    body.insert(SESSION_EPOCH.into(), Value::from(current.saturating_add(1)));
+}
+
 /// Locks a user (TheHive's user "delete").
 pub async fn lock(store: &dyn Store, actor: &str, login: &str) -> Result<(), ApiError> {
     let user = get(store, login).await?;
+    let epoch = user.session_epoch;
     replace_body(store, actor, user, |body| {
         body.insert("status".into(), Value::from("Locked"));
+        raise_session_epoch(body, epoch);
     })
     .await?;
     Ok(())
@@ -317,8 +353,10 @@ pub async fn set_password(
 ) -> Result<(), ApiError> {
     let user = get(store, login).await?;
     let hash = hash_password(password).await?;
+    let epoch = user.session_epoch;
     replace_body(store, actor, user, |body| {
         body.insert(PASSWORD.into(), Value::from(hash));
+        raise_session_epoch(body, epoch);
     })
     .await?;
     Ok(())

@@ -256,3 +256,40 @@ async fn session_cookies_are_secure_only_when_configured_including_renewals_and_
         "{removal:?}"
     );
 }
+
+#[tokio::test]
+async fn locking_a_user_or_resetting_its_password_ends_its_sessions() {
+    let app = TestApp::spawn().await;
+    app.create_user("pat", &["read"]).await;
+    let reset = app
+        .post("/api/user/pat/password/set", &json!({"password": "first"}))
+        .await;
+    assert_eq!(reset.status().as_u16(), 204);
+    let current = |session: String| {
+        let client = http_client();
+        let url = app.url("/api/user/current");
+        async move {
+            client
+                .get(url)
+                .header("Cookie", format!("THE_HIVE_SESSION={session}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let before_reset = cookie(&login(&app, "pat", "first").await, "THE_HIVE_SESSION").unwrap();
+    assert_eq!(current(before_reset.clone()).await, 200);
+
+    app.post("/api/user/pat/password/set", &json!({"password": "second"}))
+        .await;
+    let before_lock = cookie(&login(&app, "pat", "second").await, "THE_HIVE_SESSION").unwrap();
+    let after_reset = current(before_reset).await;
+    let locked = app.delete("/api/user/pat").await;
+    let after_lock = current(before_lock).await;
+
+    assert_eq!(after_reset, 401);
+    assert!(locked.status().is_success(), "{}", locked.status());
+    assert_eq!(after_lock, 401);
+}

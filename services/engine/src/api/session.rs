@@ -24,7 +24,7 @@ pub async fn login(
     auth::active_identity(&state, found.clone(), AuthMethod::Session).await?;
     let [session, csrf] = state
         .sessions
-        .login_cookies(&found.login, 0)
+        .login_cookies(&found.login, found.session_epoch)
         .map_err(EngineError::from)?;
     Ok(HttpResponse::Ok()
         .cookie(session)

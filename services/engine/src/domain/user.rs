@@ -49,6 +49,9 @@ pub struct User {
     pub roles: Vec<Role>,
     /// Ok or Locked.
     pub status: UserStatus,
+    /// Raised when the password changes or the user is locked: sessions carry the epoch they
+    /// were issued at, so this ends every earlier session.
+    pub session_epoch: u64,
     /// Argon2id hash of the password, if one is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
@@ -80,6 +83,11 @@ impl User {
     /// True when the user has an API key.
     pub fn has_key(&self) -> bool {
         self.key_sealed.is_some()
+    }
+
+    /// Ends every session issued so far (see `session_epoch`).
+    pub fn end_sessions(&mut self) {
+        self.session_epoch = self.session_epoch.saturating_add(1);
     }
 
     /// True when the user has a password.
@@ -244,6 +252,7 @@ pub async fn create(
         organization: organization_id,
         roles: draft.roles,
         status: draft.status,
+        session_epoch: 0,
         password,
         key_sealed: None,
         key_fingerprint: None,
@@ -355,6 +364,9 @@ fn apply(user: &mut User, patch: UserPatch) {
         user.roles = roles;
     }
     if let Some(status) = patch.status {
+        if status != user.status {
+            user.end_sessions();
+        }
         user.status = status;
     }
     if let Some(organization) = patch.organization {
@@ -412,6 +424,7 @@ pub async fn lock(store: &dyn Store, caller: &Identity, login: &str) -> Result<(
         ));
     }
     user.status = UserStatus::Locked;
+    user.end_sessions();
     user.touch(caller);
     save(store, &user).await
 }
@@ -425,6 +438,7 @@ pub async fn set_password(
 ) -> Result<(), EngineError> {
     let mut user = get_administered(store, caller, login).await?;
     user.password = Some(skep_auth::password::hash(password).await?);
+    user.end_sessions();
     user.touch(caller);
     save(store, &user).await
 }
@@ -451,6 +465,7 @@ pub async fn change_password(
         ));
     }
     user.password = Some(skep_auth::password::hash(new_password).await?);
+    user.end_sessions();
     user.touch(caller);
     save(store, &user).await
 }

@@ -294,3 +294,32 @@ async fn session_and_csrf_cookies_are_secure_only_when_configured() {
         "{secure_cookies:?}"
     );
 }
+
+#[tokio::test]
+async fn locking_a_user_or_resetting_its_password_ends_its_sessions() {
+    let app = TestApp::spawn().await;
+    let org = app.new_org().await;
+    let login = unique("pat");
+    app.create_user(&org, &login, &["read"]).await;
+    app.set_password(&login, "first-password").await;
+    let current = |session: String| {
+        let request = app
+            .request(Method::GET, "/api/user/current")
+            .header(COOKIE, format!("CORTEX_SESSION={session}"));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let first = app.login(&login, "first-password").await;
+    let before_reset = set_cookie(&first, "CORTEX_SESSION").unwrap();
+    assert_eq!(current(before_reset.clone()).await, 200);
+
+    app.set_password(&login, "second-password").await;
+    let second = app.login(&login, "second-password").await;
+    let before_lock = set_cookie(&second, "CORTEX_SESSION").unwrap();
+    let after_reset = current(before_reset).await;
+    let locked = app.delete(&format!("/api/user/{login}")).await;
+    let after_lock = current(before_lock).await;
+
+    assert_eq!(after_reset, 401);
+    assert!(locked.status().is_success(), "{}", locked.status());
+    assert_eq!(after_lock, 401);
+}

@@ -15,6 +15,7 @@
 pub mod caller;
 pub mod first_run;
 pub mod login;
+pub mod panic;
 pub mod secret;
 pub mod session;
 pub mod zip;

@@ -109,6 +109,10 @@ fn serve(
                 skep_service::session::renew_session_cookie,
             ))
             .wrap(api::extra::AuditScope::new(state.activity.clone()))
+            // Outermost: a panic anywhere below is answered 500, never a dropped connection.
+            .wrap(actix_web::middleware::from_fn(
+                skep_service::panic::catch_panic,
+            ))
             .configure(routes::configure)
             .default_service(web::to(skep_http::app::not_found_handler))
     })

@@ -95,14 +95,27 @@ impl WorkersConfig {
                 reason: reason.to_owned(),
             })
         };
-        if !positive(self.default_job_timeout_minutes) {
-            return error("default_job_timeout_minutes", "must be greater than 0");
+        if !positive(self.default_job_timeout_minutes)
+            || self.default_job_timeout_minutes > MAX_MINUTES
+        {
+            return error(
+                "default_job_timeout_minutes",
+                "must be greater than 0 and at most 527040 (one year)",
+            );
         }
-        if !(positive(self.default_cache_minutes) || self.default_cache_minutes == 0.0) {
-            return error("default_cache_minutes", "must be 0 (no cache) or more");
+        if !(positive(self.default_cache_minutes) || self.default_cache_minutes == 0.0)
+            || self.default_cache_minutes > MAX_MINUTES
+        {
+            return error(
+                "default_cache_minutes",
+                "must be 0 (no cache) up to 527040 (one year)",
+            );
         }
-        if !positive(self.heartbeat_seconds) {
-            return error("heartbeat_seconds", "must be greater than 0");
+        if !positive(self.heartbeat_seconds) || self.heartbeat_seconds > MAX_HEARTBEAT_SECONDS {
+            return error(
+                "heartbeat_seconds",
+                "must be greater than 0 and at most 3600",
+            );
         }
         if self.parallelism == Some(0) {
             return error(
@@ -167,9 +180,18 @@ impl WorkersConfig {
     }
 }
 
-/// Converts a duration in (possibly fractional) minutes; non-positive or invalid gives `None`.
+/// Longest job timeout and job cache accepted from configuration or a request: one year, in
+/// minutes.
+pub const MAX_MINUTES: f64 = 366.0 * 24.0 * 60.0;
+/// Longest heartbeat accepted, in seconds (one hour).
+pub const MAX_HEARTBEAT_SECONDS: f64 = 3600.0;
+
+/// Converts a duration in (possibly fractional) minutes; non-positive, invalid or longer than
+/// [`MAX_MINUTES`] gives `None`.
 pub fn minutes(value: f64) -> Option<Duration> {
-    positive(value).then(|| Duration::from_secs_f64(value * 60.0))
+    (positive(value) && value <= MAX_MINUTES)
+        .then(|| Duration::try_from_secs_f64(value * 60.0).ok())
+        .flatten()
 }
 
 #[cfg(test)]

@@ -77,6 +77,10 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     skep_service::session::renew_session_cookie,
                 ))
+                // Outermost: a panic anywhere below is answered 500, never a dropped connection.
+                .wrap(actix_web::middleware::from_fn(
+                    skep_service::panic::catch_panic,
+                ))
                 .app_data(server_state.clone())
                 .app_data(jobs.clone())
                 .app_data(BodyLimit(limit))

@@ -11,8 +11,11 @@ pub enum WaitBound {
     Infinite,
 }
 
+/// The longest finite wait accepted: one day (a client wanting longer says `Inf`).
+pub const MAX_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Parses `Inf`, `1minute`, `1 minute`, `5seconds`, `30s`, `100ms`, `2.5 hours`… A bare number
-/// is milliseconds. Returns `None` for anything else.
+/// is milliseconds. Returns `None` for anything else, and for waits longer than [`MAX_WAIT`].
 pub fn parse_wait_bound(text: &str) -> Option<WaitBound> {
     let text = text.trim();
     let lowered = text.to_ascii_lowercase();
@@ -36,7 +39,7 @@ pub fn parse_wait_bound(text: &str) -> Option<WaitBound> {
         _ => return None,
     };
     let seconds = number * seconds_per_unit;
-    (seconds.is_finite() && seconds >= 0.0)
+    (seconds.is_finite() && (0.0..=MAX_WAIT.as_secs_f64()).contains(&seconds))
         .then(|| WaitBound::Finite(Duration::from_secs_f64(seconds)))
 }
 
@@ -71,6 +74,8 @@ mod tests {
     #[test]
     fn garbage_is_refused() {
         assert_eq!(parse_wait_bound("soon"), None);
+        assert_eq!(parse_wait_bound("100000000000000000000s"), None);
+        assert_eq!(parse_wait_bound("2days"), None);
         assert_eq!(parse_wait_bound("5 fortnights"), None);
         assert_eq!(parse_wait_bound(""), None);
     }

@@ -357,7 +357,8 @@ async fn cached_job(store: &dyn Store, tag: &str, window_minutes: f64) -> Result
     if window_minutes.is_nan() || window_minutes <= 0.0 {
         return Ok(None);
     }
-    let since = now_ms() - (window_minutes * 60_000.0) as i64;
+    // `as` saturates; the subtraction must too.
+    let since = now_ms().saturating_sub((window_minutes * 60_000.0) as i64);
     let query = Query::eq("cacheTag", tag)
         .and(Query::Not(Box::new(Query::In {
             field: "status".into(),

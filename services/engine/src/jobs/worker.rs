@@ -195,16 +195,36 @@ pub struct WorkerDefaults {
     pub timeout_minutes: f64,
 }
 
+/// Largest accepted `rate` (jobs per rate unit).
+const MAX_RATE: f64 = 1_000_000_000.0;
+
 /// The top-level attributes of an enable/update request other than `name` and `configuration`.
 fn limits_of(request: &Map<String, Value>, errors: &mut Vec<AttributeError>) -> Map<String, Value> {
     let mut limits = Map::new();
-    for key in ["rate", "jobCache", "jobTimeout"] {
+    // Bounded so that no later conversion to a duration or a count can overflow.
+    for (key, max, expected) in [
+        ("rate", MAX_RATE, "number from 0 to 1000000000"),
+        (
+            "jobCache",
+            crate::config_workers::MAX_MINUTES,
+            "number of minutes from 0 to 527040",
+        ),
+        (
+            "jobTimeout",
+            crate::config_workers::MAX_MINUTES,
+            "number of minutes from 0 to 527040",
+        ),
+    ] {
         match request.get(key) {
             None | Some(Value::Null) => {}
-            Some(value) if value.as_f64().is_some_and(|number| number >= 0.0) => {
+            Some(value)
+                if value
+                    .as_f64()
+                    .is_some_and(|number| (0.0..=max).contains(&number)) =>
+            {
                 limits.insert(key.into(), value.clone());
             }
-            Some(value) => errors.push(AttributeError::invalid(key, value.clone(), "number")),
+            Some(value) => errors.push(AttributeError::invalid(key, value.clone(), expected)),
         }
     }
     match request.get("rateUnit") {

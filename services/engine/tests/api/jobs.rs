@@ -494,6 +494,14 @@ async fn waitreport_accepts_every_duration_form_and_answers_running_jobs_in_time
             &format!("/api/job/{id}/waitreport?atMost=soon"),
         )
         .await;
+    let huge = fixture
+        .app
+        .get_as(
+            &fixture.reader,
+            &format!("/api/job/{id}/waitreport?atMost=100000000000000000000s"),
+        )
+        .await;
+    let (huge_status, huge_body) = status_and_json(huge).await;
 
     assert!(
         seen.iter()
@@ -501,6 +509,40 @@ async fn waitreport_accepts_every_duration_form_and_answers_running_jobs_in_time
         "{seen:?}"
     );
     assert_eq!(garbage.status().as_u16(), 400);
+    assert_eq!(huge_status, 400, "{huge_body}");
+    assert!(
+        huge_body["message"].as_str().unwrap().contains("atMost"),
+        "{huge_body}"
+    );
+}
+
+#[tokio::test]
+async fn out_of_range_job_limits_are_refused_naming_the_field() {
+    let fixture = Fixture::spawn().await;
+
+    let mut answers = Vec::new();
+    for (field, value) in [
+        ("jobTimeout", json!(1e18)),
+        ("jobCache", json!(1e18)),
+        ("rate", json!(1e18)),
+        ("jobTimeout", json!(-1)),
+    ] {
+        let response = fixture
+            .app
+            .post_as(
+                &fixture.admin,
+                "/api/organization/analyzer/SkepTest_Sleep_1_0",
+                &json!({"name": "SkepTest_Sleep_1_0", field: value}),
+            )
+            .await;
+        let (status, body) = status_and_json(response).await;
+        answers.push((field, status, body));
+    }
+
+    for (field, status, body) in answers {
+        assert_eq!(status, 400, "{field}: {body}");
+        assert!(body.to_string().contains(field), "{field}: {body}");
+    }
 }
 
 #[tokio::test]

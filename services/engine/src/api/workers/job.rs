@@ -107,7 +107,7 @@ pub async fn wait_report(
         None => WaitBound::Infinite,
         Some(text) => parse_wait_bound(text).ok_or_else(|| {
             ApiError::bad_request(format!(
-                "atMost: `{text}` is not a duration (e.g. `1minute`, `30s`, `Inf`)"
+                "atMost: `{text}` is not a duration of at most one day (e.g. `1minute`, `30s`, `Inf`)"
             ))
         })?,
     };

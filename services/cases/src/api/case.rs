@@ -145,7 +145,7 @@ pub async fn case_links(
 /// `POST /api/case/:id1/_merge/:id2`: merges two cases into a new one, 200 new case.
 pub async fn merge_cases(
     state: web::Data<CasesState>,
-    caller: Caller<Read>,
+    caller: Caller<Write>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (first, second) = path.into_inner();

@@ -554,3 +554,28 @@ async fn form_encoded_bodies_and_query_strings_are_accepted() {
     assert_eq!(response.status().as_u16(), 201);
     assert_eq!(json_of(response).await["severity"], 4);
 }
+
+#[tokio::test]
+async fn merging_cases_needs_the_write_role() {
+    let app = TestApp::spawn().await;
+    let reader = app.create_user("reader", &["read"]).await;
+    let first = json_of(
+        app.create_case(&json!({"title": "A", "description": "d"}))
+            .await,
+    )
+    .await;
+    let second = json_of(
+        app.create_case(&json!({"title": "B", "description": "d"}))
+            .await,
+    )
+    .await;
+    let path = format!(
+        "/api/case/{}/_merge/{}",
+        first["id"].as_str().unwrap(),
+        second["id"].as_str().unwrap()
+    );
+
+    let response = app.post_as(&reader, &path, &json!({})).await;
+
+    assert_eq!(response.status().as_u16(), 403);
+}

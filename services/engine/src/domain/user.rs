@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use skep_auth::key::KeySealer;
+use skep_http::AttributeError;
 use skep_store::{Aggregation, Document, NewDocument, Page, Query, Sort, Store, StoreError};
 
 use crate::auth::Identity;
@@ -498,7 +499,11 @@ pub async fn renew_key(
     Ok(key)
 }
 
-/// Sets an explicit API key (administrators only); refused when another user already has it.
+/// Shortest API key an administrator may set: a shorter one could be guessed.
+pub const MIN_KEY_CHARS: usize = 32;
+
+/// Sets an explicit API key (administrators only, at least [`MIN_KEY_CHARS`] characters);
+/// refused when another user already has it.
 pub async fn set_key(
     store: &dyn Store,
     keys: &KeySealer,
@@ -506,6 +511,16 @@ pub async fn set_key(
     login: &str,
     key: &str,
 ) -> Result<(), EngineError> {
+    if key.chars().count() < MIN_KEY_CHARS {
+        return Err(EngineError::invalid(
+            "user",
+            AttributeError::invalid(
+                "key",
+                Value::from("[redacted]"),
+                "key of at least 32 characters",
+            ),
+        ));
+    }
     let mut user = get_administered(store, caller, login).await?;
     if let Some(owner) = find_by_key(store, keys, key).await?
         && owner.login != user.login

@@ -243,7 +243,7 @@ fn build(endpoint: &Endpoint, target: &Target) -> (String, Value) {
     if endpoint.path == "/api/user/:id/key/set" {
         return (
             format!("/api/user/{}/key/set", target.user),
-            json!({"key": unique("explicit-key")}),
+            json!({"key": unique("explicit-key-of-at-least-32-characters")}),
         );
     }
     (endpoint.build)(target)

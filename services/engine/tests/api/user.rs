@@ -433,17 +433,33 @@ async fn a_user_reads_its_own_key_but_only_administrators_revoke() {
     let set = app
         .post(
             &format!("/api/user/{login}/key/set"),
-            &json!({"key": "an-explicit-key-of-my-choosing"}),
+            &json!({"key": "an-explicit-key-of-my-own-choosing-long-enough"}),
         )
         .await;
     let with_set_key = app
-        .get_as("an-explicit-key-of-my-choosing", "/api/user/current")
+        .get_as(
+            "an-explicit-key-of-my-own-choosing-long-enough",
+            "/api/user/current",
+        )
         .await;
+    let short = app
+        .post(
+            &format!("/api/user/{login}/key/set"),
+            &json!({"key": "thirty-one-characters-long-key!"}),
+        )
+        .await;
+    let (short_status, short_body) = status_and_json(short).await;
 
     assert_eq!(own_status, 200);
     assert_eq!(revoke.status().as_u16(), 403);
     assert_eq!(set.status().as_u16(), 204);
     assert_eq!(with_set_key.status().as_u16(), 200);
+    assert_eq!(short_status, 400, "{short_body}");
+    assert!(short_body.to_string().contains("key"), "{short_body}");
+    assert!(
+        !short_body.to_string().contains("thirty-one"),
+        "{short_body}"
+    );
 }
 
 #[tokio::test]

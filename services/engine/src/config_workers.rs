@@ -22,10 +22,10 @@ pub struct WorkersConfig {
     /// then its parent.
     pub builtin_bin_dir: Option<PathBuf>,
     /// Folder in which job folders are created. Default: `<data_dir>/jobs`.
-    pub job_directory: Option<PathBuf>,
+    pub job_dir: Option<PathBuf>,
     /// Folder holding uploaded files and file artifacts (content-addressed by SHA-256).
     /// Default: `<data_dir>/datastore`.
-    pub datastore_directory: Option<PathBuf>,
+    pub datastore_dir: Option<PathBuf>,
     /// Timeout, in minutes, of jobs whose worker sets no `jobTimeout`; fractions are allowed
     /// (workers' `jobTimeout` may be fractional too, e.g. `0.05` for 3 seconds).
     pub default_job_timeout_minutes: f64,
@@ -38,10 +38,20 @@ pub struct WorkersConfig {
     /// Seconds between two liveness marks of this engine instance; jobs left `InProgress` by an
     /// instance silent for three periods are ended as failures.
     pub heartbeat_seconds: f64,
-    /// Password of the zip files served by `/api/datastorezip`.
-    pub attachment_password: String,
+    /// Password of the zip files served by `/api/datastorezip` (the cases service's key has
+    /// the same name, `datastore.zip_password`).
+    pub zip_password: String,
     /// Bytes of a worker's stderr kept for the error message of a failed job.
     pub stderr_tail_bytes: usize,
+    /// Former name of `job_dir`, accepted for one release.
+    #[serde(rename = "job_directory")]
+    pub deprecated_job_directory: Option<PathBuf>,
+    /// Former name of `datastore_dir`, accepted for one release.
+    #[serde(rename = "datastore_directory")]
+    pub deprecated_datastore_directory: Option<PathBuf>,
+    /// Former name of `zip_password`, accepted for one release.
+    #[serde(rename = "attachment_password")]
+    pub deprecated_attachment_password: Option<String>,
 }
 
 impl Default for WorkersConfig {
@@ -50,15 +60,18 @@ impl Default for WorkersConfig {
             analyzer_paths: builtin_definitions("analyzers").into_iter().collect(),
             responder_paths: builtin_definitions("responders").into_iter().collect(),
             builtin_bin_dir: None,
-            job_directory: None,
-            datastore_directory: None,
+            job_dir: None,
+            datastore_dir: None,
             default_job_timeout_minutes: 30.0,
             default_cache_minutes: 10.0,
             parallelism: None,
             keep_job_folder: false,
             heartbeat_seconds: 10.0,
-            attachment_password: "malware".to_owned(),
+            zip_password: "malware".to_owned(),
             stderr_tail_bytes: 4096,
+            deprecated_job_directory: None,
+            deprecated_datastore_directory: None,
+            deprecated_attachment_password: None,
         }
     }
 }
@@ -86,6 +99,30 @@ fn positive(value: f64) -> bool {
 }
 
 impl WorkersConfig {
+    /// Applies the former key names (they win only when set) and returns one warning per
+    /// former name in use, naming the key to write instead.
+    pub fn resolve_deprecated(&mut self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let mut warn = |old: &str, new: &str| {
+            warnings.push(format!(
+                "`workers.{old}` is deprecated; write `workers.{new}`"
+            ));
+        };
+        if let Some(folder) = self.deprecated_job_directory.take() {
+            self.job_dir = Some(folder);
+            warn("job_directory", "job_dir");
+        }
+        if let Some(folder) = self.deprecated_datastore_directory.take() {
+            self.datastore_dir = Some(folder);
+            warn("datastore_directory", "datastore_dir");
+        }
+        if let Some(password) = self.deprecated_attachment_password.take() {
+            self.zip_password = password;
+            warn("attachment_password", "zip_password");
+        }
+        warnings
+    }
+
     /// Checks the values that cannot be used (non-positive durations, missing catalog paths,
     /// zero parallelism).
     pub fn validate(&self) -> Result<(), WorkersConfigError> {
@@ -162,14 +199,14 @@ impl WorkersConfig {
 
     /// Folder of job folders, given the service data directory.
     pub fn job_directory(&self, data_dir: &Path) -> PathBuf {
-        self.job_directory
+        self.job_dir
             .clone()
             .unwrap_or_else(|| data_dir.join("jobs"))
     }
 
     /// Folder of the attachment store, given the service data directory.
     pub fn datastore_directory(&self, data_dir: &Path) -> PathBuf {
-        self.datastore_directory
+        self.datastore_dir
             .clone()
             .unwrap_or_else(|| data_dir.join("datastore"))
     }
@@ -230,5 +267,22 @@ mod tests {
     fn fractional_minutes_give_seconds() {
         assert_eq!(minutes(0.05), Some(Duration::from_secs(3)));
         assert_eq!(minutes(0.0), None);
+    }
+
+    #[test]
+    fn former_key_names_set_the_new_ones_with_a_warning_naming_them() {
+        let mut config = WorkersConfig {
+            deprecated_job_directory: Some(PathBuf::from("/jobs")),
+            deprecated_attachment_password: Some("infected".into()),
+            ..WorkersConfig::default()
+        };
+
+        let warnings = config.resolve_deprecated();
+
+        assert_eq!(config.job_dir, Some(PathBuf::from("/jobs")));
+        assert_eq!(config.zip_password, "infected");
+        assert_eq!(warnings.len(), 2);
+        assert!(warnings[0].contains("workers.job_dir"), "{warnings:?}");
+        assert!(warnings[1].contains("workers.zip_password"), "{warnings:?}");
     }
 }

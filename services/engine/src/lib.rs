@@ -42,6 +42,7 @@ impl Application {
     /// prepares the job runtime, creates the configured first superadmin if needed, and binds `http.host:http.port` (0: any free port).
     pub async fn build(mut config: EngineConfig) -> anyhow::Result<Application> {
         skep_service::warn_deprecated(&config.auth.resolve_deprecated("auth"));
+        skep_service::warn_deprecated(&config.workers.resolve_deprecated());
         config.workers.validate()?;
         let kernel = skep_service::Kernel::start(skep_service::KernelSettings {
             service: "engine",
@@ -54,9 +55,7 @@ impl Application {
         .await?;
         let config = Arc::new(config);
         let jobs = jobs::JobRuntime::new(kernel.store.clone(), &config.workers, &config.data_dir)
-            .context(
-            "cannot prepare the job folders; check data_dir and workers.job_directory",
-        )?;
+            .context("cannot prepare the job folders; check data_dir and workers.job_dir")?;
         jobs.start();
         let jobs = web::Data::from(jobs);
         let state = web::Data::new(EngineState::new(config.clone(), kernel));

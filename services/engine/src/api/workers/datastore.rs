@@ -60,7 +60,7 @@ pub async fn download_zip(
 ) -> Result<HttpResponse, ApiError> {
     let content = read(&runtime, &caller, &hash).await?;
     let name = fields.str("name").unwrap_or(hash.as_str()).to_owned();
-    let password = runtime.config().attachment_password.clone();
+    let password = runtime.config().zip_password.clone();
     let entry = name.clone();
     let zip = tokio::task::spawn_blocking(move || encrypted_zip(&entry, &content, &password))
         .await

@@ -255,7 +255,7 @@ mod tests {
         assert_eq!(config.store, StoreConfig::default());
         assert_eq!(config.store.backend, StoreBackend::Sqlite);
         assert_eq!(config.store.elasticsearch.url, "http://localhost:9200");
-        assert_eq!(config.store.elasticsearch.index_prefix, "skep");
+        assert_eq!(config.store.elasticsearch.index_prefix, "");
         assert_eq!(config.data_dir, PathBuf::from("data"));
     }
 
@@ -276,7 +276,7 @@ mod tests {
         assert_eq!(config.store.backend, StoreBackend::Elasticsearch);
         assert_eq!(config.store.elasticsearch.url, "https://es:9200");
         assert_eq!(config.store.elasticsearch.password, Some(Secret::new("pw")));
-        assert_eq!(config.store.elasticsearch.index_prefix, "skep");
+        assert_eq!(config.store.elasticsearch.index_prefix, "");
         assert_eq!(config.data_dir, PathBuf::from("/var/lib/skep"));
     }
 

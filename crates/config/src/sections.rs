@@ -189,17 +189,11 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
-    /// Checks values serde cannot: with the Elasticsearch backend, a valid URL and a non-empty
-    /// index prefix.
+    /// Checks values serde cannot: with the Elasticsearch backend, a valid URL (the store checks
+    /// the index prefix's characters when it opens).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.backend == StoreBackend::Elasticsearch {
             validate_url("store.elasticsearch.url", &self.elasticsearch.url)?;
-            if self.elasticsearch.index_prefix.trim().is_empty() {
-                return Err(ConfigError::InvalidValue {
-                    key: "store.elasticsearch.index_prefix".to_owned(),
-                    message: "must not be empty (e.g. `skep`)".to_owned(),
-                });
-            }
         }
         Ok(())
     }
@@ -215,12 +209,24 @@ pub struct ElasticsearchConfig {
     pub username: Option<String>,
     /// Password for basic authentication.
     pub password: Option<Secret>,
-    /// Prefix of every index name, so several deployments can share a cluster.
+    /// Prefix of every index name, so several deployments can share a cluster. Empty (the
+    /// default): the service's own, `skep_cases` or `skep_engine`, so that two services sharing
+    /// a configuration never share an index.
     pub index_prefix: String,
     /// PEM file of the certificate authority that signed the cluster's certificate.
     pub tls_ca_file: Option<PathBuf>,
     /// Accept any server certificate. For tests only: it disables TLS server authentication.
     pub tls_insecure: bool,
+}
+
+impl ElasticsearchConfig {
+    /// The configured index prefix, or `service_default` when none is configured.
+    pub fn index_prefix_or(&self, service_default: &str) -> String {
+        match self.index_prefix.trim() {
+            "" => service_default.to_owned(),
+            prefix => prefix.to_owned(),
+        }
+    }
 }
 
 impl Default for ElasticsearchConfig {
@@ -229,7 +235,7 @@ impl Default for ElasticsearchConfig {
             url: "http://localhost:9200".to_owned(),
             username: None,
             password: None,
-            index_prefix: "skep".to_owned(),
+            index_prefix: String::new(),
             tls_ca_file: None,
             tls_insecure: false,
         }

@@ -24,9 +24,16 @@ impl StoreConfig {
                         .password
                         .as_ref()
                         .map(|secret| secret.expose().to_owned()),
-                    index_prefix: es.index_prefix.clone(),
+                    // `cases.db` → `skep_cases`: each service its own indices by default.
+                    index_prefix: es.index_prefix_or(&format!(
+                        "skep_{}",
+                        Path::new(default_file)
+                            .file_stem()
+                            .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned())
+                    )),
                     tls_ca_file: es.tls_ca_file.clone(),
                     tls_insecure: es.tls_insecure,
+                    ..Default::default()
                 })
             }
         }
@@ -94,5 +101,24 @@ mod tests {
         assert_eq!(settings.index_prefix, "prod");
         assert_eq!(settings.tls_ca_file, Some(PathBuf::from("/ca.pem")));
         assert!(settings.tls_insecure);
+    }
+
+    #[test]
+    fn each_service_gets_its_own_index_prefix_unless_one_is_configured() {
+        let config = StoreConfig {
+            backend: StoreBackend::Elasticsearch,
+            ..StoreConfig::default()
+        };
+        let prefix = |config: &StoreConfig, file: &str| match config.backend(Path::new("/d"), file)
+        {
+            skep_store::Backend::Elasticsearch(settings) => settings.index_prefix,
+            other => panic!("expected elasticsearch, got {other:?}"),
+        };
+
+        assert_eq!(prefix(&config, "cases.db"), "skep_cases");
+        assert_eq!(prefix(&config, "engine.db"), "skep_engine");
+        let mut shared = config.clone();
+        shared.elasticsearch.index_prefix = "soc".into();
+        assert_eq!(prefix(&shared, "cases.db"), "soc");
     }
 }

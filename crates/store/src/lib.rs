@@ -18,6 +18,7 @@ mod ids;
 pub mod query;
 pub mod sqlite;
 mod unindexed;
+mod words;
 
 use std::sync::Arc;
 
@@ -41,10 +42,24 @@ pub enum DeleteMode {
     Hard,
 }
 
+/// When the writes of a kind become visible to searches (see [`Store::set_visibility`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// A search started after the write returned finds it (the default).
+    #[default]
+    Immediate,
+    /// A search may miss the write for a moment after it returned (up to a second on
+    /// Elasticsearch, where waiting for the refresh costs each write up to that second). `get`
+    /// by id still reads it at once. For rows nobody searches right after writing them: audit
+    /// entries, webhook deliveries.
+    Eventual,
+}
+
 /// A store of JSON documents grouped by kind.
 ///
 /// Every call is durable when it returns, and a caller reads its own writes (the Elasticsearch
-/// backend refreshes as needed).
+/// backend waits for a refresh as needed), except searches over kinds declared
+/// [`Visibility::Eventual`].
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stores a new document. Uses the caller's id when given, otherwise generates a 20-character
@@ -59,6 +74,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// the declaration, so that full text it indexes again when it next opens leaves the fields
     /// out too.
     fn set_unindexed(&self, kind: &str, fields: &[&str]);
+
+    /// Declares when searches see the writes of `kind` (at startup, like
+    /// [`Store::set_unindexed`]). The SQLite store makes every write visible at once and
+    /// ignores it.
+    fn set_visibility(&self, kind: &str, visibility: Visibility) {
+        let _ = (kind, visibility);
+    }
 
     /// Stores many new documents in one batch; each gets its own result, in input order.
     async fn put_many(

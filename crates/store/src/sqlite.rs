@@ -7,18 +7,36 @@
 //! aggregations and sorting from indexes (a string over [`SqliteOptions::long_text_bytes`] by a
 //! marker row, its value read from the body); FTS5 serves full text. Values many documents
 //! share are kept as posting blocks behind that view (blocks.rs, [`SqliteOptions::block_values`]).
+//!
+//! The modules, leaves first (each imports only those above it, and none imports its importer):
+//!
+//! - `values`: how a scalar is encoded and ordered, the long-string marker, and how a body is
+//!   flattened into (path, value) pairs and full text. Pure; imports no sibling.
+//! - `rows`: row sets as bitmaps, and collecting a `SELECT` into one.
+//! - `blocks`: posting blocks (many documents to a row) and the `field_values` view.
+//! - `bitmaps`: `TermBitmaps`, in-memory term bitmaps of few-valued fields.
+//! - `schema`: tables, the file's format version and fixed settings, connection settings, SQL
+//!   functions.
+//! - `text`: the full-text file and its thread (`TextLink` is the writer's channel to it).
+//! - `staging`: the writer's `Staging` (interned ids, the group's rows, sorted at
+//!   commit) and add/remove/replace of a document's index rows.
+//! - `translate`, `evaluate`: queries to SQL and to row sets; `documents`: reads and writes of
+//!   whole documents; `aggregate`: aggregations; `writer`: the writer and syncer threads.
+//!
+//! A file records its format (`schema::FORMAT_VERSION`) when it is created; a file of another
+//! format is refused with an error naming both.
 
 mod aggregate;
+mod bitmaps;
 mod blocks;
-mod columns;
 mod documents;
 mod evaluate;
-mod index;
 mod rows;
 mod schema;
+mod staging;
 mod text;
 mod translate;
-mod words;
+mod values;
 mod writer;
 
 use std::collections::HashMap;
@@ -40,7 +58,7 @@ use crate::{
 use documents::{
     Prepared, conflict, insert, not_found, parse_body, search_blocking, stored, to_text, version,
 };
-use index::Names;
+use staging::Staging;
 
 /// From this many documents, `put_many` prepares them on another thread while the writer
 /// inserts them, [`STREAM_CHUNK`] at a time.
@@ -71,11 +89,11 @@ pub struct SqliteOptions {
     /// While the full-text index is behind the documents (a failed text write, until it is
     /// replayed), nothing is narrowed: every body holding a long string in the field is read.
     /// The narrowing finds every `_like` match because the full-text index splits text into
-    /// words wherever `_like` does (`sqlite/words.rs`).
+    /// words wherever `_like` does (`words.rs`).
     pub long_text_bytes: usize,
     /// Which index values are kept as posting blocks (many documents to a row) instead of one
-    /// row per document (`sqlite/blocks.rs`). Fixed when the file is created; an older file
-    /// opened with blocks on keeps its rows and puts new values in blocks.
+    /// row per document (`sqlite/blocks.rs`). Fixed when the file is created; opening an
+    /// existing file keeps the file's value.
     pub block_values: BlockValues,
 }
 
@@ -110,7 +128,7 @@ struct Shared {
     /// Aggregation results of the current generation (dashboards repeat the same `_stats`).
     aggregations: Mutex<ResultCache>,
     /// Term bitmaps of low-cardinality fields, kept up to date by the writer.
-    columns: Arc<Mutex<columns::Columns>>,
+    columns: Arc<Mutex<bitmaps::TermBitmaps>>,
     /// Fields stored without index rows, per kind (shared with the text thread's replays).
     unindexed: Arc<Unindexed>,
     /// The file's long-string threshold ([`SqliteOptions::long_text_bytes`]).
@@ -211,12 +229,17 @@ impl SqliteStore {
             })?;
         }
         let connection = open_file(&path)?;
-        schema::create(&connection).map_err(backend)?;
         schema::configure_writer(&connection).map_err(backend)?;
-        let long =
-            schema::keep_long_text_bytes(&connection, options.long_text_bytes).map_err(backend)?;
-        let blocks =
-            blocks::keep_block_values(&connection, options.block_values).map_err(backend)?;
+        let schema::Layout {
+            long_text_bytes: long,
+            blocks,
+        } = schema::open_layout(
+            &connection,
+            schema::Layout {
+                long_text_bytes: options.long_text_bytes,
+                blocks: options.block_values,
+            },
+        )?;
         let text_path = text::path_for(&path);
         let unindexed = Arc::new(Unindexed::default());
         let recorded = schema::recorded_unindexed(&connection).map_err(backend)?;
@@ -229,7 +252,7 @@ impl SqliteStore {
         )?;
         let checkpointer = open_connection(&path, &text_path)?;
         let generation = Arc::new(AtomicU64::new(0));
-        let columns = Arc::new(Mutex::new(columns::Columns::default()));
+        let columns = Arc::new(Mutex::new(bitmaps::TermBitmaps::default()));
         let writer = writer::WriterHandle::start(
             connection,
             checkpointer,
@@ -240,7 +263,7 @@ impl SqliteStore {
             text,
             Arc::clone(&generation),
             Arc::clone(&columns),
-            index::Names::new(long, blocks),
+            Staging::new(long, blocks),
         )?;
         Ok(SqliteStore {
             shared: Arc::new(Shared {
@@ -298,7 +321,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>, &mut Staging) -> Result<T> + Send + 'static,
     {
         self.shared.writer.submit(false, work).await
     }
@@ -308,7 +331,7 @@ impl SqliteStore {
     async fn write_inserts<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>, &mut Staging) -> Result<T> + Send + 'static,
     {
         self.shared.writer.submit(true, work).await
     }
@@ -357,9 +380,9 @@ impl Store for SqliteStore {
     async fn put(&self, kind: &str, document: NewDocument) -> Result<Document> {
         let prepared = Prepared::new(document, &self.shared.unindexed.of(kind), self.shared.long)?;
         let kind = kind.to_owned();
-        self.write_inserts(move |transaction, names| {
-            let kind_id = names.kind(transaction, &kind).map_err(backend)?;
-            insert(transaction, names, &kind, kind_id, prepared)
+        self.write_inserts(move |transaction, staging| {
+            let kind_id = staging.kind(transaction, &kind).map_err(backend)?;
+            insert(transaction, staging, &kind, kind_id, prepared)
         })
         .await
     }
@@ -408,13 +431,14 @@ impl Store for SqliteStore {
         };
         let kind = kind.to_owned();
         let written = self
-            .write_inserts(move |transaction, names| {
-                let kind_id = names.kind(transaction, &kind).map_err(backend)?;
+            .write_inserts(move |transaction, staging| {
+                let kind_id = staging.kind(transaction, &kind).map_err(backend)?;
                 let mut results = Vec::with_capacity(count);
                 // Ends when every chunk is in, or when the preparing thread is gone.
                 for document in prepared.iter().flatten() {
-                    let result = document
-                        .and_then(|document| insert(transaction, names, &kind, kind_id, document));
+                    let result = document.and_then(|document| {
+                        insert(transaction, staging, &kind, kind_id, document)
+                    });
                     if let Err(error @ (StoreError::Backend(_) | StoreError::Unavailable(_))) =
                         result
                     {
@@ -460,9 +484,9 @@ impl Store for SqliteStore {
     ) -> Result<Document> {
         // Serialised and flattened here, off the writer thread.
         let text = to_text(&body)?;
-        let flat = index::Flat::of(&body, &self.shared.unindexed.of(kind), self.shared.long);
+        let flat = values::Flat::of(&body, &self.shared.unindexed.of(kind), self.shared.long);
         let (kind, id) = (kind.to_owned(), id.to_owned());
-        self.write(move |transaction, names| {
+        self.write(move |transaction, staging| {
             let current = match stored(transaction, &kind, &id)? {
                 Some(current) if !current.deleted => current,
                 _ => return Err(not_found(&kind, &id)),
@@ -472,14 +496,14 @@ impl Store for SqliteStore {
             {
                 return Err(conflict(&kind, &id, STALE_VERSION));
             }
-            let kind_id = names.kind(transaction, &kind).map_err(backend)?;
+            let kind_id = staging.kind(transaction, &kind).map_err(backend)?;
             let seq_no = current.seq_no + 1;
             transaction
                 .prepare_cached("UPDATE documents SET body = jsonb(?1), seq_no = ?2 WHERE row = ?3")
                 .and_then(|mut statement| statement.execute(params![text, seq_no, current.row]))
                 .map_err(backend)?;
             let old_body = parse_body(&current.body)?;
-            index::replace(transaction, names, kind_id, current.row, &old_body, flat)
+            staging::replace(transaction, staging, kind_id, current.row, &old_body, flat)
                 .map_err(backend)?;
             Ok(Document {
                 id,
@@ -493,7 +517,7 @@ impl Store for SqliteStore {
 
     async fn delete(&self, kind: &str, id: &str, mode: DeleteMode) -> Result<()> {
         let (kind, id) = (kind.to_owned(), id.to_owned());
-        self.write(move |transaction, names| {
+        self.write(move |transaction, staging| {
             let current = match stored(transaction, &kind, &id)? {
                 Some(current) if mode == DeleteMode::Hard || !current.deleted => current,
                 _ => return Err(not_found(&kind, &id)),
@@ -510,9 +534,10 @@ impl Store for SqliteStore {
             }
             .map_err(backend)?;
             if !current.deleted {
-                let kind_id = names.kind(transaction, &kind).map_err(backend)?;
+                let kind_id = staging.kind(transaction, &kind).map_err(backend)?;
                 let body = parse_body(&current.body)?;
-                index::remove(transaction, names, kind_id, current.row, &body).map_err(backend)?;
+                staging::remove(transaction, staging, kind_id, current.row, &body)
+                    .map_err(backend)?;
             }
             Ok(())
         })
@@ -522,7 +547,7 @@ impl Store for SqliteStore {
     async fn restore(&self, kind: &str, id: &str) -> Result<Document> {
         let skip = self.shared.unindexed.of(kind);
         let (kind, id) = (kind.to_owned(), id.to_owned());
-        self.write(move |transaction, names| {
+        self.write(move |transaction, staging| {
             let Some(current) = stored(transaction, &kind, &id)? else {
                 return Err(not_found(&kind, &id));
             };
@@ -536,14 +561,14 @@ impl Store for SqliteStore {
                     body,
                 });
             }
-            let kind_id = names.kind(transaction, &kind).map_err(backend)?;
+            let kind_id = staging.kind(transaction, &kind).map_err(backend)?;
             let seq_no = current.seq_no + 1;
             transaction
                 .prepare_cached("UPDATE documents SET deleted = 0, seq_no = ?1 WHERE row = ?2")
                 .and_then(|mut statement| statement.execute(params![seq_no, current.row]))
                 .map_err(backend)?;
-            let flat = index::Flat::of(&body, &skip, names.long);
-            index::add(transaction, names, kind_id, current.row, flat).map_err(backend)?;
+            let flat = values::Flat::of(&body, &skip, staging.long);
+            staging::add(transaction, staging, kind_id, current.row, flat).map_err(backend)?;
             Ok(Document {
                 id,
                 parent: current.parent,
@@ -556,7 +581,7 @@ impl Store for SqliteStore {
 
     async fn delete_by_query(&self, kind: &str, query: &Query) -> Result<u64> {
         // The matches are found on a reader: the writer's connection does not attach the
-        // full-text file, which full-text leaves and long strings read (text.rs, index.rs). A
+        // full-text file, which full-text leaves and long strings read (text.rs, values.rs). A
         // document changed between the two steps is left alone, as Elasticsearch's
         // delete-by-query skips version conflicts.
         let (owned_kind, query) = (kind.to_owned(), query.clone());
@@ -587,7 +612,7 @@ impl Store for SqliteStore {
         let Some((kind_id, versions)) = matched.filter(|(_, versions)| !versions.is_empty()) else {
             return Ok(0);
         };
-        self.write(move |transaction, names| {
+        self.write(move |transaction, staging| {
             let mut removed = 0;
             for (row, id, seq_no) in &versions {
                 let body: Option<String> = transaction
@@ -608,7 +633,7 @@ impl Store for SqliteStore {
                     .prepare_cached("DELETE FROM documents WHERE row = ?1")
                     .and_then(|mut statement| statement.execute([row]))
                     .map_err(backend)?;
-                index::remove(transaction, names, kind_id, *row, &parse_body(&body)?)
+                staging::remove(transaction, staging, kind_id, *row, &parse_body(&body)?)
                     .map_err(backend)?;
                 removed += 1;
             }

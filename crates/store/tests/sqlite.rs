@@ -517,3 +517,63 @@ async fn term_counts_follow_updates_deletes_restores_and_failed_writes() {
     }
     background.await.unwrap();
 }
+
+/// The format version a new file records, and what a file of another format gets.
+fn format_of(path: &std::path::Path) -> Option<i64> {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'format_version'",
+            [],
+            |row| row.get(0),
+        )
+        .ok()
+}
+
+/// An error with its causes, as a service prints it when it cannot start.
+fn chain(error: skep_store::StoreError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_new_file_records_its_format_and_reopens() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("skep.db");
+    drop(SqliteStore::open(&path).await.unwrap());
+    assert_eq!(format_of(&path), Some(1));
+    drop(SqliteStore::open(&path).await.unwrap());
+    assert_eq!(format_of(&path), Some(1));
+}
+
+#[tokio::test]
+async fn a_file_of_another_format_is_refused_with_an_error_naming_both() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("skep.db");
+    drop(SqliteStore::open(&path).await.unwrap());
+    let set = |sql: &str| {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap()
+    };
+
+    set("UPDATE meta SET value = 2 WHERE key = 'format_version'");
+    let error = chain(SqliteStore::open(&path).await.unwrap_err());
+    assert!(
+        error.contains("format 2") && error.contains("newer Skep") && error.contains("format 1"),
+        "{error}"
+    );
+
+    set("DELETE FROM meta WHERE key = 'format_version'");
+    let error = chain(SqliteStore::open(&path).await.unwrap_err());
+    assert!(
+        error.contains("found none") && error.contains("expected 1"),
+        "{error}"
+    );
+}

@@ -317,37 +317,6 @@ async fn a_missing_text_file_is_rebuilt_from_the_documents() {
     assert_eq!(found(&store, "bravo").await, ["b"]);
 }
 
-#[tokio::test]
-async fn a_store_with_its_index_in_the_main_file_moves_it_to_the_text_file() {
-    let (_folder, path, store) = fresh().await;
-    put(&store, "a", json!({"title": "alpha"})).await;
-    close(store, &path).await;
-    // The layout before the split: the index in the main file, no text file.
-    remove_text_file(&path);
-    Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "CREATE VIRTUAL TABLE full_text USING fts5 (text, content = '', \
-             contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
-             INSERT INTO full_text (rowid, text) VALUES (1, 'stale');",
-        )
-        .unwrap();
-
-    let store = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(found(&store, "alpha").await, ["a"]);
-    assert!(found(&store, "stale").await.is_empty());
-    put(&store, "b", json!({"title": "bravo"})).await;
-    assert_eq!(found(&store, "bravo").await, ["b"]);
-    close(store, &path).await;
-    assert_eq!(
-        main_value(
-            &path,
-            "SELECT count(*) FROM sqlite_master WHERE name = 'full_text'"
-        ),
-        0
-    );
-}
-
 /// A text write that fails while the store runs (here: the text file locked by someone else for
 /// longer than the store's 10 s busy timeout) is replayed from the queue: the write still
 /// succeeds, and its text is searchable once the file can be written again.

@@ -37,6 +37,15 @@ impl CasesState {
         // An audit entry keeps a snapshot of its object for the flow and the stream; nobody
         // searches it (TheHive does not even store it), so it is not indexed.
         store.set_unindexed(crate::domain::audit::KIND, &["object"]);
+        // Opaque copies nobody searches field by field: each would add fields to the index.
+        store.set_unindexed(crate::domain::webhook::KIND, &["payload"]);
+        store.set_unindexed(crate::domain::datastore::KIND, &["binary"]);
+        // Rows nobody searches right after writing them: no wait for a refresh per row.
+        store.set_visibility(crate::domain::audit::KIND, skep_store::Visibility::Eventual);
+        store.set_visibility(
+            crate::domain::webhook::KIND,
+            skep_store::Visibility::Eventual,
+        );
         let activity = crate::domain::audit::ActivityHub::start(
             store.clone(),
             &config.webhooks,

@@ -34,6 +34,11 @@ pub struct EngineState {
 impl EngineState {
     /// Builds the state from the configuration and the started kernel.
     pub fn new(config: Arc<EngineConfig>, kernel: Kernel) -> EngineState {
+        // An analyzer's full report is opaque (data-valued keys, per-engine results): indexed
+        // field by field it would grow the index mapping without bound.
+        kernel
+            .store
+            .set_unindexed(crate::jobs::job::REPORT_KIND, &["full"]);
         EngineState {
             config,
             store: kernel.store,

@@ -265,6 +265,48 @@ pub fn from_es_aggregations(
     Ok(result)
 }
 
+/// What a cluster would answer for `aggregations` over no documents at all: the result of a
+/// kind whose index does not exist yet (reads never create one).
+pub fn empty_aggregations(aggregations: &[Aggregation]) -> crate::Result<Map<String, Value>> {
+    from_es_aggregations(aggregations, &empty_level(aggregations))
+}
+
+fn empty_level(aggregations: &[Aggregation]) -> Value {
+    let mut level = Map::new();
+    for (index, aggregation) in aggregations.iter().enumerate() {
+        match aggregation {
+            Aggregation::Count { .. } => {
+                level.insert(position_name(index), json!({"doc_count": 0}));
+            }
+            Aggregation::Metric { .. } => {
+                level.insert(position_name(index), json!({"value": {"value": null}}));
+            }
+            Aggregation::Terms { field, .. } => {
+                for (suffix, _) in terms_fields(field) {
+                    level.insert(format!("a{index}{suffix}"), json!({"buckets": []}));
+                }
+            }
+            Aggregation::Time { fields, .. } => {
+                for field_index in 0..fields.len() {
+                    level.insert(format!("a{index}_{field_index}"), json!({"buckets": []}));
+                }
+            }
+            Aggregation::Category {
+                categories, select, ..
+            } => {
+                let mut bucket = empty_level(select);
+                bucket["doc_count"] = json!(0);
+                let buckets = vec![bucket; categories.len()];
+                level.insert(position_name(index), json!({ "buckets": buckets }));
+            }
+            Aggregation::Top { .. } => {
+                level.insert(position_name(index), json!({"hits": {"hits": []}}));
+            }
+        }
+    }
+    Value::Object(level)
+}
+
 fn read_level(
     aggregations: &[Aggregation],
     container: &Value,

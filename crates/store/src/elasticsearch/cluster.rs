@@ -8,7 +8,9 @@ use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::Url;
 use elasticsearch::http::response::Response;
-use elasticsearch::http::transport::{SingleNodeConnectionPool, Transport, TransportBuilder};
+use elasticsearch::http::transport::{
+    MultiNodeConnectionPool, SingleNodeConnectionPool, Transport, TransportBuilder,
+};
 use serde_json::Value;
 
 use super::EsSettings;
@@ -24,17 +26,44 @@ pub(super) struct Reply {
     pub(super) body: Value,
 }
 
-/// Builds the HTTP transport: one node, basic authentication, the TLS trust asked for.
+/// The node URLs of `settings.url` (several separated by commas).
+pub(super) fn node_urls(setting: &str) -> crate::Result<Vec<Url>> {
+    let urls = setting
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(|url| {
+            Url::parse(url).map_err(|error| {
+                backend(
+                    anyhow::Error::new(error).context(format!("invalid elasticsearch url `{url}`")),
+                )
+            })
+        })
+        .collect::<crate::Result<Vec<_>>>()?;
+    if urls.is_empty() {
+        return Err(backend(anyhow::anyhow!(
+            "invalid elasticsearch url `{setting}`: no node given"
+        )));
+    }
+    Ok(urls)
+}
+
+/// Builds the HTTP transport: the nodes in turn (round robin), API-key or basic
+/// authentication, the TLS trust asked for. The system's CA store is trusted next to the
+/// bundled web roots (reqwest's `rustls-tls-native-roots`; `SSL_CERT_FILE`/`SSL_CERT_DIR` move
+/// it), plus `tls_ca_file`.
 pub(super) async fn transport(settings: &EsSettings) -> crate::Result<Transport> {
-    let url = Url::parse(&settings.url).map_err(|error| {
-        backend(
-            anyhow::Error::new(error)
-                .context(format!("invalid elasticsearch url `{}`", settings.url)),
-        )
-    })?;
-    let mut builder =
-        TransportBuilder::new(SingleNodeConnectionPool::new(url)).timeout(REQUEST_TIMEOUT);
-    if let Some(username) = &settings.username {
+    let mut urls = node_urls(&settings.url)?;
+    let builder = if urls.len() == 1 {
+        TransportBuilder::new(SingleNodeConnectionPool::new(urls.remove(0)))
+    } else {
+        // No reseeding: sniffing the nodes needs more privileges than Skep's role has.
+        TransportBuilder::new(MultiNodeConnectionPool::round_robin(urls, None))
+    };
+    let mut builder = builder.timeout(REQUEST_TIMEOUT);
+    if let Some(key) = &settings.api_key {
+        builder = builder.auth(Credentials::EncodedApiKey(key.clone()));
+    } else if let Some(username) = &settings.username {
         let password = settings.password.clone().unwrap_or_default();
         builder = builder.auth(Credentials::Basic(username.clone(), password));
     }
@@ -66,17 +95,66 @@ pub(super) async fn reply(result: Result<Response, elasticsearch::Error>) -> cra
     let response = result.map_err(unreachable)?;
     let status = response.status_code().as_u16();
     let text = response.text().await.map_err(unreachable)?;
-    let body = if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).map_err(|error| {
-            backend(
-                anyhow::Error::new(error)
-                    .context(format!("elasticsearch answered {status} with invalid JSON")),
-            )
-        })?
-    };
-    Ok(Reply { status, body })
+    body_of(status, &text).map(|body| Reply { status, body })
+}
+
+/// The JSON of an answer. A proxy or load balancer in front of a starting or overloaded
+/// cluster answers 502, 503 or 504 with an HTML page: that is the cluster being unavailable,
+/// not a backend failure.
+pub(super) fn body_of(status: u16, text: &str) -> crate::Result<Value> {
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(text).map_err(|error| {
+        let error = anyhow::Error::new(error)
+            .context(format!("elasticsearch answered {status} with invalid JSON"));
+        match status {
+            502..=504 => StoreError::Unavailable(error),
+            _ => backend(error),
+        }
+    })
+}
+
+/// The same error again, for each document of a request that failed as a whole.
+pub(super) fn copy_error(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::NotFound { kind, id } => not_found(kind, id),
+        StoreError::Conflict { kind, id, reason } => StoreError::Conflict {
+            kind: kind.clone(),
+            id: id.clone(),
+            reason: reason.clone(),
+        },
+        StoreError::InvalidQuery(message) => StoreError::InvalidQuery(message.clone()),
+        StoreError::Unavailable(error) => StoreError::Unavailable(anyhow::anyhow!("{error:#}")),
+        StoreError::Backend(error) => backend(anyhow::anyhow!("{error:#}")),
+    }
+}
+
+/// Whether a request failed before reaching its node (connection refused or reset while
+/// connecting, name resolution, TLS handshake): sending it to another node cannot apply it twice.
+pub(super) fn never_sent(error: &elasticsearch::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<reqwest::Error>())
+        .is_some_and(reqwest::Error::is_connect)
+}
+
+/// Sends the request `make` builds and waits for its answer; a request that could not reach
+/// its node is built and sent again, to the next node of the pool, up to once per node.
+pub(super) async fn send_to_any<F, Fut>(nodes: usize, mut make: F) -> crate::Result<Reply>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Response, elasticsearch::Error>>,
+{
+    let mut tried = 1;
+    loop {
+        match make().await {
+            Err(error) if tried < nodes && never_sent(&error) => {
+                tracing::warn!(error = %error, "an elasticsearch node is unreachable; trying the next");
+                tried += 1;
+            }
+            result => return reply(result).await,
+        }
+    }
 }
 
 pub(super) fn unreachable(error: elasticsearch::Error) -> StoreError {
@@ -117,6 +195,34 @@ pub(super) fn unexpected(reply: &Reply, action: &str) -> StoreError {
 /// A search refused as malformed (a metric over a text field, a sort on an object…).
 pub(super) fn invalid_query(reply: &Reply) -> StoreError {
     StoreError::InvalidQuery(error_text(&reply.body["error"]))
+}
+
+/// A failed search, count or aggregation: malformed (400), too large for the cluster's limits
+/// (whatever status it came with), or [`unexpected`].
+///
+/// The limits: `search.max_buckets` (older clusters answer 503) and the boolean clause limit
+/// (`indices.query.bool.max_clause_count`, 1,024 on 7.17; a `_contains` on an object with many
+/// paths below it, or a query string with many terms, reaches it; answered 500 on 7.x). Both
+/// are the request's fault, not the cluster's: an invalid query saying which limit was hit.
+pub(super) fn search_failure(reply: &Reply, action: &str) -> StoreError {
+    let text = reply.body.to_string();
+    if text.contains("too_many_clauses") || text.contains("too_many_nested_clauses") {
+        return StoreError::InvalidQuery(format!(
+            "the query has more clauses than the cluster allows \
+             (indices.query.bool.max_clause_count): {}; narrow `_contains` to a leaf field or \
+             use fewer terms",
+            error_text(&reply.body["error"])
+        ));
+    }
+    if reply.status == 400 || text.contains("too_many_buckets_exception") {
+        return invalid_query(reply);
+    }
+    unexpected(reply, action)
+}
+
+/// Whether the answer says the index does not exist (reads answer as if it were empty).
+pub(super) fn is_missing_index(reply: &Reply) -> bool {
+    reply.status == 404 && reply.body["error"]["type"] == "index_not_found_exception"
 }
 
 pub(super) fn not_found(kind: &str, id: &str) -> StoreError {
@@ -214,6 +320,51 @@ mod tests {
             ),
             "storage backend failed: elasticsearch search answered 500: x_exception: because"
         );
+    }
+
+    #[test]
+    fn html_gateway_pages_are_unavailable_and_other_non_json_a_backend_failure() {
+        for status in [502, 503, 504] {
+            let error = body_of(status, "<html><body>Bad Gateway</body></html>").unwrap_err();
+            assert!(
+                matches!(error, StoreError::Unavailable(_)),
+                "{status}: {error:?}"
+            );
+        }
+        let error = body_of(500, "<html>oops</html>").unwrap_err();
+
+        assert!(matches!(error, StoreError::Backend(_)), "{error:?}");
+        assert_eq!(body_of(200, " ").unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn too_many_clauses_is_an_invalid_query_naming_the_limit_whatever_the_status() {
+        let reply = Reply {
+            status: 500,
+            body: json!({"error": {"type": "search_phase_execution_exception", "reason": "all shards failed",
+                "root_cause": [{"type": "too_many_clauses", "reason": "maxClauseCount is set to 1024"}]}}),
+        };
+
+        let error = search_failure(&reply, "search");
+
+        assert!(matches!(error, StoreError::InvalidQuery(_)), "{error:?}");
+        assert!(error.to_string().contains("max_clause_count"), "{error}");
+        assert!(
+            error.to_string().contains("maxClauseCount is set to 1024"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn several_node_urls_are_split_at_commas() {
+        let urls = node_urls("https://es1:9200, https://es2:9200").unwrap();
+
+        assert_eq!(
+            urls.iter().map(Url::as_str).collect::<Vec<_>>(),
+            ["https://es1:9200/", "https://es2:9200/"]
+        );
+        assert!(node_urls(" , ").is_err());
+        assert!(node_urls("not a url").is_err());
     }
 
     #[test]

@@ -1,25 +1,27 @@
 //! [`ElasticStore`]: the [`Store`] trait on the official `elasticsearch` client.
 
 use elasticsearch::indices::IndicesCreateParts;
-use elasticsearch::params::{Conflicts, OpType, Refresh};
+use elasticsearch::params::{OpType, Refresh};
 use elasticsearch::{
-    BulkParts, ClearScrollParts, CountParts, DeleteByQueryParts, DeleteParts, Elasticsearch,
-    GetParts, IndexParts, ScrollParts, SearchParts,
+    BulkParts, ClearScrollParts, CountParts, DeleteParts, Elasticsearch, GetParts, IndexParts,
+    ScrollParts, SearchParts,
 };
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use super::EsSettings;
-use super::aggregate::{from_es_aggregations, queries_mut, to_es_aggregations};
+use super::aggregate::{empty_aggregations, from_es_aggregations, queries_mut, to_es_aggregations};
 use super::cluster::{
-    backend, duplicate, error_text, generate_id, hits_of, invalid_query, malformed, not_found,
-    reply, stale, to_i64, total_of, transport, unexpected, version_of,
+    Reply, backend, copy_error, duplicate, error_text, generate_id, hits_of, is_missing_index,
+    malformed, node_urls, not_found, search_failure, send_to_any, stale, to_i64, total_of,
+    transport, unexpected, version_of,
 };
-use super::mapping::{self, Hidden, PARENT_FIELD};
+use super::mapping::{self, ClusterFeatures, Hidden, PARENT_FIELD};
 use super::translate::{
     Collect, document_from_hit, live, pending_joins, resolve_joins, search_body, to_es_query,
     to_es_sort,
@@ -27,7 +29,7 @@ use super::translate::{
 use crate::unindexed::Unindexed;
 use crate::{
     Aggregation, DeleteMode, Document, Hits, NewDocument, Page, Query, Sort, Store, StoreError,
-    Version,
+    Version, Visibility,
 };
 
 /// Largest `from + size` served by one plain search (Elasticsearch's default result window);
@@ -43,21 +45,35 @@ const BULK_MAX_DOCUMENTS: usize = 1_000;
 const BULK_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Attempts of an unconditional update that keeps losing races with other writers.
 const WRITE_ATTEMPTS: usize = 10;
+/// Attempts of a bulk request (or of its items) the cluster rejects with 429 (too busy).
+const BULK_ATTEMPTS: u32 = 5;
+/// Wait before the first retry of a rejected bulk request; doubled at each retry.
+const BULK_FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// Longest wait between two attempts to reach a starting cluster.
+const STARTUP_MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// A [`Store`] on an Elasticsearch cluster (7.10 or later).
 ///
-/// Each kind lives in the index `<prefix>_<kind>`, created with the Skep mapping the first time
-/// the kind is used. Writes wait for a refresh (`refresh=wait_for`), so a search run after a
-/// write returns sees it.
+/// Each kind lives in the index `<prefix>.<kind>`, created with the Skep mapping by the first
+/// write of the kind; reads never create an index (a missing one reads as empty), so a kind
+/// named in a query cannot make the cluster create indices. Writes wait for a refresh
+/// (`refresh=wait_for`), so a search run after a write returns sees it, except for kinds
+/// declared [`Visibility::Eventual`].
 pub struct ElasticStore {
     client: Elasticsearch,
     prefix: String,
+    /// What the cluster supports (from its version).
+    features: ClusterFeatures,
     /// Indices known to exist (created or found by this process).
     indices: Mutex<HashSet<String>>,
     /// Last creation sequence handed out.
     sequence: AtomicU64,
     /// Fields stored in the body only, without typed fields, per kind.
     unindexed: Unindexed,
+    /// Kinds whose writes do not wait for a refresh.
+    eventual: RwLock<HashSet<String>>,
+    /// Number of node URLs (a request that cannot reach one is sent to the next).
+    nodes: usize,
 }
 
 // Written by hand: the client's own Debug output includes the credentials.
@@ -85,28 +101,72 @@ impl ElasticStore {
     ///
     /// Fails with [`StoreError::Unavailable`] when the cluster cannot be reached and with
     /// [`StoreError::Backend`] for invalid settings (URL, prefix, CA file) or refused credentials.
+    ///
+    /// A cluster that cannot be reached yet, or answers that it is not ready (502, 503, 504:
+    /// starting, electing a master, behind a proxy still waiting for it), is asked again with a
+    /// growing pause for up to `settings.startup_timeout` (docker-compose starts Skep and the
+    /// cluster together). Refused credentials and other answers fail at once.
     pub async fn open(settings: &EsSettings) -> crate::Result<ElasticStore> {
         mapping::validate_prefix(&settings.index_prefix)
             .map_err(|message| backend(anyhow::anyhow!(message)))?;
         let client = Elasticsearch::new(transport(settings).await?);
+        let nodes = node_urls(&settings.url)?.len();
+        let deadline = Instant::now() + settings.startup_timeout;
+        let mut pause = Duration::from_millis(250);
+        let info = loop {
+            let error = match send_to_any(nodes, || client.info().send()).await {
+                Ok(reply) if reply.status == 200 => break reply,
+                Ok(reply) => unexpected(&reply, "info"),
+                Err(error) => error,
+            };
+            if !matches!(error, StoreError::Unavailable(_)) || Instant::now() + pause > deadline {
+                return Err(error);
+            }
+            tracing::warn!(
+                url = %settings.url,
+                error = %format!("{:#}", anyhow::Error::new(error)),
+                "elasticsearch is not ready yet; asking again in {pause:?}"
+            );
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(STARTUP_MAX_BACKOFF);
+        };
+        let version = info.body["version"]["number"].as_str().unwrap_or("unknown");
         let store = ElasticStore {
             client,
             prefix: settings.index_prefix.clone(),
+            features: ClusterFeatures::of_version(version),
             indices: Mutex::new(HashSet::new()),
             sequence: AtomicU64::new(0),
             unindexed: Unindexed::default(),
+            eventual: RwLock::new(HashSet::new()),
+            nodes,
         };
-        let reply = reply(store.client.info().send().await).await?;
-        if reply.status != 200 {
-            return Err(unexpected(&reply, "info"));
-        }
         tracing::info!(
             url = %settings.url,
-            version = reply.body["version"]["number"].as_str().unwrap_or("unknown"),
+            version,
             prefix = %store.prefix,
             "elasticsearch store opened"
         );
         Ok(store)
+    }
+
+    /// Whether writes of `kind` wait until searches see them.
+    fn waits(&self, kind: &str) -> bool {
+        !self
+            .eventual
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(kind)
+    }
+
+    /// The refresh parameter of a write of `kind`.
+    fn refresh_for(&self, kind: &str) -> Option<Refresh> {
+        self.waits(kind).then_some(Refresh::WaitFor)
+    }
+
+    /// The index of `kind` for a read: named, never created (a kind in a query is user input).
+    fn read_index(&self, kind: &str) -> crate::Result<String> {
+        mapping::checked_index_name(&self.prefix, kind)
     }
 
     /// Names of the indices this store has used since it was opened (the conformance suite
@@ -125,20 +185,19 @@ impl ElasticStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The index of `kind`, created with the Skep mapping if it does not exist yet.
-    async fn index_for(&self, kind: &str) -> crate::Result<String> {
-        let name = mapping::index_name(&self.prefix, kind);
+    /// The index of `kind` for a write, created with the Skep mapping if it does not exist yet.
+    async fn write_index(&self, kind: &str) -> crate::Result<String> {
+        let name = mapping::checked_index_name(&self.prefix, kind)?;
         if self.lock_indices().contains(&name) {
             return Ok(name);
         }
-        let reply = reply(
-            self.client
-                .indices()
+        let indices = self.client.indices();
+        let reply = send_to_any(self.nodes, || {
+            indices
                 .create(IndicesCreateParts::Index(&name))
-                .body(mapping::index_body())
+                .body(mapping::index_body(self.features))
                 .send()
-                .await,
-        )
+        })
         .await?;
         let exists = reply.body["error"]["type"] == "resource_already_exists_exception";
         if reply.status != 200 && !exists {
@@ -170,7 +229,10 @@ impl ElasticStore {
         kind: &str,
         id: &str,
     ) -> crate::Result<Option<(Document, Hidden)>> {
-        let reply = reply(self.client.get(GetParts::IndexId(index, id)).send().await).await?;
+        let reply = send_to_any(self.nodes, || {
+            self.client.get(GetParts::IndexId(index, id)).send()
+        })
+        .await?;
         match reply.status {
             200 if reply.body["found"] == true => {
                 let (document, deleted) = document_from_hit(kind, &reply.body)?;
@@ -199,21 +261,28 @@ impl ElasticStore {
         hidden: &Hidden,
         version: Version,
     ) -> crate::Result<Write> {
-        let reply = reply(
-            self.client
-                .index(IndexParts::IndexId(index, &hidden.id))
-                .if_seq_no(to_i64(version.seq_no))
-                .if_primary_term(to_i64(version.primary_term))
-                .refresh(Refresh::WaitFor)
-                .body(mapping::source(
-                    body,
-                    hidden,
-                    &self.unindexed.of(&hidden.kind),
-                ))
-                .send()
-                .await,
-        )
+        let send = |source: Value| {
+            send_to_any(self.nodes, move || {
+                let mut request = self
+                    .client
+                    .index(IndexParts::IndexId(index, &hidden.id))
+                    .if_seq_no(to_i64(version.seq_no))
+                    .if_primary_term(to_i64(version.primary_term));
+                if let Some(refresh) = self.refresh_for(&hidden.kind) {
+                    request = request.refresh(refresh);
+                }
+                request.body(source.clone()).send()
+            })
+        };
+        let mut reply = send(mapping::source(
+            body,
+            hidden,
+            &self.unindexed.of(&hidden.kind),
+        ))
         .await?;
+        if reply.status == 400 && mapping::is_field_limit_error(&reply.body["error"]) {
+            reply = send(self.without_typed_fields(body, hidden)).await?;
+        }
         match reply.status {
             200 | 201 => Ok(Write::Done(version_of(&reply.body)?)),
             409 => Ok(Write::Conflict),
@@ -222,9 +291,20 @@ impl ElasticStore {
         }
     }
 
+    /// The source of a document whose typed fields the index has no room for (see
+    /// [`mapping::index_body`]): stored and readable by id, found by no field query.
+    fn without_typed_fields(&self, body: &Map<String, Value>, hidden: &Hidden) -> Value {
+        tracing::warn!(
+            kind = %hidden.kind,
+            id = %hidden.id,
+            "the index maps as many fields as it may: document stored without searchable fields"
+        );
+        mapping::source_without_typed_fields(body, hidden)
+    }
+
     /// Sets or clears the soft-deleted flag, retrying when another writer got there first.
     async fn set_deleted(&self, kind: &str, id: &str, deleted: bool) -> crate::Result<Document> {
-        let index = self.index_for(kind).await?;
+        let index = self.read_index(kind)?;
         for _ in 0..WRITE_ATTEMPTS {
             let Some((document, mut hidden)) = self.fetch(&index, kind, id).await? else {
                 return Err(not_found(kind, id));
@@ -269,7 +349,8 @@ impl ElasticStore {
             }
             let mut found = Vec::with_capacity(joins.len());
             for join in joins {
-                let index = self.index_for(join.kind).await?;
+                // The kind is the caller's `_type`: named, checked, never created.
+                let index = self.read_index(join.kind)?;
                 let inner = to_es_query(&self.resolve(join.query).await?);
                 found.push(self.collect(&index, inner, join.collect).await?);
             }
@@ -286,53 +367,59 @@ impl ElasticStore {
     ) -> crate::Result<Vec<String>> {
         let mut values = Vec::new();
         let mut seen = HashSet::new();
-        self.scan(index, query, to_es_sort(&[]), Some(PARENT_FIELD), |hit| {
-            let value = match collect {
-                Collect::DocumentIds => hit["_id"].as_str(),
-                Collect::ParentIds => hit["_source"][PARENT_FIELD].as_str(),
-            };
-            if let Some(value) = value
-                && seen.insert(value.to_owned())
-            {
-                values.push(value.to_owned());
-            }
-            true
-        })
+        self.scan(
+            index,
+            query,
+            to_es_sort(&[]),
+            Some(json!([PARENT_FIELD])),
+            |hit| {
+                let value = match collect {
+                    Collect::DocumentIds => hit["_id"].as_str(),
+                    Collect::ParentIds => hit["_source"][PARENT_FIELD].as_str(),
+                };
+                if let Some(value) = value
+                    && seen.insert(value.to_owned())
+                {
+                    values.push(value.to_owned());
+                }
+                true
+            },
+        )
         .await?;
         Ok(values)
     }
 
     /// Visits every live hit of `index` matching `query` in `sort` order, through a scroll,
-    /// until `visit` answers false (with only `only_field` of each `_source` when given).
+    /// until `visit` answers false (with `source` as the request's `_source` filter when given).
     /// Returns the total number of matches.
     async fn scan(
         &self,
         index: &str,
         query: Value,
         sort: Value,
-        only_field: Option<&str>,
+        source: Option<Value>,
         mut visit: impl FnMut(&Value) -> bool + Send,
     ) -> crate::Result<u64> {
         let mut body = search_body(query, sort, 0, SCAN_BATCH);
         if let Some(object) = body.as_object_mut() {
             object.remove("from");
         }
-        if let Some(field) = only_field {
-            body["_source"] = json!([field]);
+        if let Some(source) = source {
+            body["_source"] = source;
         }
-        let first = reply(
+        let indices = [index];
+        let first = send_to_any(self.nodes, || {
             self.client
-                .search(SearchParts::Index(&[index]))
+                .search(SearchParts::Index(&indices))
                 .scroll(SCROLL_KEEP_ALIVE)
-                .body(body)
+                .body(body.clone())
                 .send()
-                .await,
-        )
+        })
         .await?;
         let mut response = match first.status {
             200 => first.body,
-            400 => return Err(invalid_query(&first)),
-            _ => return Err(unexpected(&first, "search")),
+            _ if is_missing_index(&first) => return Ok(0),
+            _ => return Err(search_failure(&first, "search")),
         };
         let total = total_of(&response).ok_or_else(|| malformed("hits.total"))?;
         let mut scroll_id = response["_scroll_id"].as_str().map(str::to_owned);
@@ -347,13 +434,12 @@ impl ElasticStore {
             let Some(id) = scroll_id.as_deref() else {
                 break Ok(total);
             };
-            let next = match reply(
+            let next = match send_to_any(self.nodes, || {
                 self.client
                     .scroll(ScrollParts::None)
                     .body(json!({"scroll": SCROLL_KEEP_ALIVE, "scroll_id": id}))
                     .send()
-                    .await,
-            )
+            })
             .await
             {
                 Ok(next) => next,
@@ -383,71 +469,184 @@ impl ElasticStore {
         outcome
     }
 
-    async fn search_request(&self, index: &str, body: Value) -> crate::Result<Value> {
-        let reply = reply(
+    /// The live documents of `ids`, in that order (one deleted meanwhile is left out).
+    async fn fetch_window(
+        &self,
+        index: &str,
+        kind: &str,
+        ids: &[String],
+    ) -> crate::Result<Vec<Document>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let body = json!({
+            "query": live(json!({"ids": {"values": ids}})),
+            "size": ids.len(),
+            "track_total_hits": false,
+            "seq_no_primary_term": true
+        });
+        let Some(response) = self.search_request(index, body).await? else {
+            return Ok(Vec::new());
+        };
+        let mut found: std::collections::HashMap<String, Document> = hits_of(&response)?
+            .iter()
+            .map(|hit| {
+                document_from_hit(kind, hit).map(|(document, _)| (document.id.clone(), document))
+            })
+            .collect::<crate::Result<_>>()?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    /// One search; `None` when the index does not exist (yet).
+    async fn search_request(&self, index: &str, body: Value) -> crate::Result<Option<Value>> {
+        let indices = [index];
+        let reply = send_to_any(self.nodes, || {
             self.client
-                .search(SearchParts::Index(&[index]))
-                .body(body)
+                .search(SearchParts::Index(&indices))
+                .body(body.clone())
                 .send()
-                .await,
-        )
+        })
         .await?;
         match reply.status {
-            200 => Ok(reply.body),
-            400 => Err(invalid_query(&reply)),
-            // Older clusters answer an aggregation over `search.max_buckets` with 503; it is
-            // the request that is too large, not the cluster that is down.
-            _ if reply
-                .body
-                .to_string()
-                .contains("too_many_buckets_exception") =>
-            {
-                Err(invalid_query(&reply))
-            }
-            _ => Err(unexpected(&reply, "search")),
+            200 => Ok(Some(reply.body)),
+            _ if is_missing_index(&reply) => Ok(None),
+            _ => Err(search_failure(&reply, "search")),
         }
     }
 
-    /// Sends one bulk request creating `documents` (already given ids) in `index`.
-    async fn bulk_create(
+    /// Sends bulk operations (an action line and, for creations, a source line each) to
+    /// `index`. Answers each operation's item, or the error of the request that carried it: a
+    /// request failing as a whole fails only its own operations. A request or items rejected
+    /// with 429 (write queue full, circuit breaker) are sent again after a pause that doubles,
+    /// up to [`BULK_ATTEMPTS`] times.
+    async fn bulk(
+        &self,
+        index: &str,
+        wait: bool,
+        operations: &[(String, Option<String>)],
+    ) -> Vec<crate::Result<Value>> {
+        let mut outcomes: Vec<Option<crate::Result<Value>>> =
+            operations.iter().map(|_| None).collect();
+        let mut pending: Vec<usize> = (0..operations.len()).collect();
+        let mut pause = BULK_FIRST_BACKOFF;
+        for attempt in 1..=BULK_ATTEMPTS {
+            let last = attempt == BULK_ATTEMPTS;
+            let lines: Vec<String> = pending
+                .iter()
+                .flat_map(|&position| {
+                    let (action, source) = &operations[position];
+                    std::iter::once(action.clone()).chain(source.clone())
+                })
+                .collect();
+            let sent = send_to_any(self.nodes, || {
+                let mut request = self.client.bulk(BulkParts::Index(index));
+                if wait {
+                    request = request.refresh(Refresh::WaitFor);
+                }
+                request.body(lines.clone()).send()
+            })
+            .await;
+            let failure = match sent {
+                Ok(answer) if answer.status == 200 => match bulk_items(&answer, pending.len()) {
+                    Ok(items) => {
+                        let mut rejected = Vec::new();
+                        for (&position, item) in pending.iter().zip(items) {
+                            if item["status"] == 429 && !last {
+                                rejected.push(position);
+                            } else {
+                                outcomes[position] = Some(Ok(item));
+                            }
+                        }
+                        pending = rejected;
+                        None
+                    }
+                    Err(error) => Some(error),
+                },
+                Ok(answer) if answer.status == 429 && !last => None,
+                Ok(answer) => Some(unexpected(&answer, "bulk")),
+                // No answer: the request may or may not have been applied, so it is not sent
+                // again (a second creation would report the first as a duplicate).
+                Err(error) => Some(error),
+            };
+            if let Some(error) = failure {
+                for &position in &pending {
+                    outcomes[position] = Some(Err(copy_error(&error)));
+                }
+                pending.clear();
+            }
+            if pending.is_empty() {
+                break;
+            }
+            tracing::warn!(
+                index,
+                rejected = pending.len(),
+                "elasticsearch is too busy for a bulk request; sending again in {pause:?}"
+            );
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
+        outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or_else(|| Err(malformed("a bulk item"))))
+            .collect()
+    }
+
+    /// Creates one batch of documents (already given ids) in `index` with [`Self::bulk`]; a
+    /// document refused because the index maps as many fields as it may is written again
+    /// without typed fields.
+    async fn create_batch(
         &self,
         kind: &str,
         index: &str,
-        documents: &[(Hidden, Map<String, Value>)],
-        lines: Vec<String>,
-    ) -> crate::Result<Vec<crate::Result<Document>>> {
-        let reply = reply(
-            self.client
-                .bulk(BulkParts::Index(index))
-                .refresh(Refresh::WaitFor)
-                .body(lines)
-                .send()
-                .await,
-        )
-        .await?;
-        if reply.status != 200 {
-            return Err(unexpected(&reply, "bulk"));
-        }
-        let items = reply.body["items"]
-            .as_array()
-            .ok_or_else(|| malformed("bulk items"))?;
-        if items.len() != documents.len() {
-            return Err(malformed("one bulk item per document"));
-        }
-        let results = documents
+        batch: Vec<(Hidden, Map<String, Value>, String)>,
+    ) -> Vec<crate::Result<Document>> {
+        let wait = self.waits(kind);
+        let operations: Vec<(String, Option<String>)> = batch
             .iter()
+            .map(|(hidden, _, source)| {
+                let action = json!({"create": {"_id": hidden.id}}).to_string();
+                (action, Some(source.clone()))
+            })
+            .collect();
+        let mut items = self.bulk(index, wait, &operations).await;
+        let over_limit: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| {
+                item.as_ref().is_ok_and(|item| {
+                    item["status"] == 400 && mapping::is_field_limit_error(&item["error"])
+                })
+            })
+            .map(|(position, _)| position)
+            .collect();
+        if !over_limit.is_empty() {
+            let retry: Vec<(String, Option<String>)> = over_limit
+                .iter()
+                .map(|&position| {
+                    let (hidden, body, _) = &batch[position];
+                    let source = self.without_typed_fields(body, hidden).to_string();
+                    (operations[position].0.clone(), Some(source))
+                })
+                .collect();
+            let again = self.bulk(index, wait, &retry).await;
+            for (position, item) in over_limit.into_iter().zip(again) {
+                items[position] = item;
+            }
+        }
+        batch
+            .into_iter()
             .zip(items)
-            .map(|((hidden, body), item)| {
-                let item = &item["create"];
+            .map(|((hidden, body, _), item)| {
+                let item = item?;
                 match item["status"].as_u64() {
                     Some(200 | 201) => Ok(Document {
-                        id: hidden.id.clone(),
-                        parent: hidden.parent.clone(),
-                        version: version_of(item)?,
-                        body: body.clone(),
+                        version: version_of(&item)?,
+                        id: hidden.id,
+                        parent: hidden.parent,
+                        body,
                     }),
                     Some(409) => Err(duplicate(kind, &hidden.id)),
-                    // Rejected for load (a full write queue): retrying later can succeed.
+                    // Still too busy after the retries: retrying later can succeed.
                     Some(429) => Err(StoreError::Unavailable(anyhow::anyhow!(
                         "elasticsearch was too busy to store {kind} {}: {}",
                         hidden.id,
@@ -460,9 +659,27 @@ impl ElasticStore {
                     ))),
                 }
             })
-            .collect();
-        Ok(results)
+            .collect()
     }
+}
+
+/// The items of a bulk answer (each the object under its action name), one per operation.
+fn bulk_items(answer: &Reply, expected: usize) -> crate::Result<Vec<Value>> {
+    let items = answer.body["items"]
+        .as_array()
+        .ok_or_else(|| malformed("bulk items"))?;
+    if items.len() != expected {
+        return Err(malformed("one bulk item per operation"));
+    }
+    Ok(items
+        .iter()
+        .map(|item| {
+            item.as_object()
+                .and_then(|object| object.values().next())
+                .cloned()
+                .unwrap_or(Value::Null)
+        })
+        .collect())
 }
 
 #[async_trait::async_trait]
@@ -471,24 +688,43 @@ impl Store for ElasticStore {
         self.unindexed.set(kind, fields);
     }
 
+    fn set_visibility(&self, kind: &str, visibility: Visibility) {
+        let mut eventual = self
+            .eventual
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match visibility {
+            Visibility::Eventual => eventual.insert(kind.to_owned()),
+            Visibility::Immediate => eventual.remove(kind),
+        };
+    }
+
     #[tracing::instrument(skip_all, fields(kind = %kind))]
     async fn put(&self, kind: &str, document: NewDocument) -> crate::Result<Document> {
-        let index = self.index_for(kind).await?;
         let hidden = self.hidden_for_new(kind, &document)?;
-        let reply = reply(
-            self.client
-                .index(IndexParts::IndexId(&index, &hidden.id))
-                .op_type(OpType::Create)
-                .refresh(Refresh::WaitFor)
-                .body(mapping::source(
-                    &document.body,
-                    &hidden,
-                    &self.unindexed.of(kind),
-                ))
-                .send()
-                .await,
-        )
+        let index = self.write_index(kind).await?;
+        let (index, id) = (index.as_str(), hidden.id.as_str());
+        let send = |source: Value| {
+            send_to_any(self.nodes, move || {
+                let mut request = self
+                    .client
+                    .index(IndexParts::IndexId(index, id))
+                    .op_type(OpType::Create);
+                if let Some(refresh) = self.refresh_for(kind) {
+                    request = request.refresh(refresh);
+                }
+                request.body(source.clone()).send()
+            })
+        };
+        let mut reply = send(mapping::source(
+            &document.body,
+            &hidden,
+            &self.unindexed.of(kind),
+        ))
         .await?;
+        if reply.status == 400 && mapping::is_field_limit_error(&reply.body["error"]) {
+            reply = send(self.without_typed_fields(&document.body, &hidden)).await?;
+        }
         match reply.status {
             200 | 201 => Ok(Document {
                 id: hidden.id,
@@ -507,12 +743,14 @@ impl Store for ElasticStore {
         kind: &str,
         documents: Vec<NewDocument>,
     ) -> crate::Result<Vec<crate::Result<Document>>> {
-        let index = self.index_for(kind).await?;
+        let index = self.write_index(kind).await?;
         let skip = self.unindexed.of(kind);
         let mut results = Vec::with_capacity(documents.len());
-        let mut batch: Vec<(Hidden, Map<String, Value>)> = Vec::new();
-        let mut lines: Vec<String> = Vec::new();
+        let mut batch: Vec<(Hidden, Map<String, Value>, String)> = Vec::new();
         let mut bytes = 0;
+        // A batch that fails as a whole fails only its own documents: the results of batches
+        // already written are kept, so a caller retrying the failed ones does not see the
+        // stored ones as duplicates.
         for document in documents {
             let hidden = match self.hidden_for_new(kind, &document) {
                 Ok(hidden) => hidden,
@@ -520,43 +758,35 @@ impl Store for ElasticStore {
                     // Flush what came before, so results stay in input order.
                     if !batch.is_empty() {
                         let sent = std::mem::take(&mut batch);
-                        results.extend(
-                            self.bulk_create(kind, &index, &sent, std::mem::take(&mut lines))
-                                .await?,
-                        );
+                        results.extend(self.create_batch(kind, &index, sent).await);
                         bytes = 0;
                     }
                     results.push(Err(error));
                     continue;
                 }
             };
-            let action = json!({"create": {"_id": hidden.id}}).to_string();
             let source = mapping::source(&document.body, &hidden, &skip).to_string();
+            // The action line is about as long as the id plus 20 bytes.
+            let size = source.len() + hidden.id.len() + 24;
             if !batch.is_empty()
-                && (batch.len() >= BULK_MAX_DOCUMENTS
-                    || bytes + action.len() + source.len() > BULK_MAX_BYTES)
+                && (batch.len() >= BULK_MAX_DOCUMENTS || bytes + size > BULK_MAX_BYTES)
             {
                 let sent = std::mem::take(&mut batch);
-                results.extend(
-                    self.bulk_create(kind, &index, &sent, std::mem::take(&mut lines))
-                        .await?,
-                );
+                results.extend(self.create_batch(kind, &index, sent).await);
                 bytes = 0;
             }
-            bytes += action.len() + source.len() + 2;
-            lines.push(action);
-            lines.push(source);
-            batch.push((hidden, document.body));
+            bytes += size;
+            batch.push((hidden, document.body, source));
         }
         if !batch.is_empty() {
-            results.extend(self.bulk_create(kind, &index, &batch, lines).await?);
+            results.extend(self.create_batch(kind, &index, batch).await);
         }
         Ok(results)
     }
 
     #[tracing::instrument(skip_all, fields(kind = %kind, id = %id))]
     async fn get(&self, kind: &str, id: &str) -> crate::Result<Document> {
-        let index = self.index_for(kind).await?;
+        let index = self.read_index(kind)?;
         match self.fetch(&index, kind, id).await? {
             Some((document, hidden)) if !hidden.deleted => Ok(document),
             _ => Err(not_found(kind, id)),
@@ -571,7 +801,7 @@ impl Store for ElasticStore {
         expected: Option<Version>,
         body: Map<String, Value>,
     ) -> crate::Result<Document> {
-        let index = self.index_for(kind).await?;
+        let index = self.read_index(kind)?;
         for _ in 0..WRITE_ATTEMPTS {
             let Some((current, hidden)) = self.fetch(&index, kind, id).await? else {
                 return Err(not_found(kind, id));
@@ -616,14 +846,14 @@ impl Store for ElasticStore {
         if mode == DeleteMode::Soft {
             return self.set_deleted(kind, id, true).await.map(|_| ());
         }
-        let index = self.index_for(kind).await?;
-        let reply = reply(
-            self.client
-                .delete(DeleteParts::IndexId(&index, id))
-                .refresh(Refresh::WaitFor)
-                .send()
-                .await,
-        )
+        let index = self.read_index(kind)?;
+        let reply = send_to_any(self.nodes, || {
+            let mut request = self.client.delete(DeleteParts::IndexId(&index, id));
+            if let Some(refresh) = self.refresh_for(kind) {
+                request = request.refresh(refresh);
+            }
+            request.send()
+        })
         .await?;
         match reply.status {
             200 => Ok(()),
@@ -639,42 +869,40 @@ impl Store for ElasticStore {
 
     #[tracing::instrument(skip_all, fields(kind = %kind))]
     async fn delete_by_query(&self, kind: &str, query: &Query) -> crate::Result<u64> {
-        let index = self.index_for(kind).await?;
+        // Not `_delete_by_query`: making its deletions visible at once needs `refresh=true`,
+        // which takes the `maintenance` privilege (without it the documents are deleted and
+        // then the call fails with 403). The matching ids are collected with a search, then
+        // deleted by id in bulk with `refresh=wait_for`, which the `write` privilege allows.
+        let index = self.read_index(kind)?;
         let query = self.translate(query).await?;
-        let reply = reply(
-            self.client
-                .delete_by_query(DeleteByQueryParts::Index(&[&index]))
-                .refresh(true)
-                .conflicts(Conflicts::Proceed)
-                .body(json!({"query": live(query)}))
-                .send()
-                .await,
-        )
-        .await?;
-        match reply.status {
-            // A partial deletion (shard failures, or the request's timeout) is a failure
-            // saying how far it got, not a success.
-            200 if reply.body["timed_out"] == true
-                || reply.body["failures"]
-                    .as_array()
-                    .is_some_and(|failures| !failures.is_empty()) =>
-            {
-                Err(backend(anyhow::anyhow!(
-                    "elasticsearch deleted {} of the matching {kind} documents, then failed: {}",
-                    reply.body["deleted"].as_u64().unwrap_or(0),
-                    if reply.body["timed_out"] == true {
-                        "timed out".to_owned()
-                    } else {
-                        error_text(&reply.body["failures"][0]["cause"])
+        let ids = self.collect(&index, query, Collect::DocumentIds).await?;
+        let wait = self.waits(kind);
+        let mut deleted = 0;
+        for chunk in ids.chunks(BULK_MAX_DOCUMENTS) {
+            let operations: Vec<(String, Option<String>)> = chunk
+                .iter()
+                .map(|id| (json!({"delete": {"_id": id}}).to_string(), None))
+                .collect();
+            for (id, item) in chunk.iter().zip(self.bulk(&index, wait, &operations).await) {
+                let failure = match item {
+                    // Deleted, or by someone else meanwhile.
+                    Ok(item) if matches!(item["status"].as_u64(), Some(200 | 404)) => {
+                        if item["status"] == 200 {
+                            deleted += 1;
+                        }
+                        continue;
                     }
-                )))
+                    Ok(item) => format!("{kind} {id}: {}", error_text(&item["error"])),
+                    Err(error) => format!("{:#}", anyhow::Error::new(error)),
+                };
+                return Err(backend(anyhow::anyhow!(
+                    "elasticsearch deleted {deleted} of the {} matching {kind} documents, \
+                     then failed: {failure}",
+                    ids.len()
+                )));
             }
-            200 => reply.body["deleted"]
-                .as_u64()
-                .ok_or_else(|| malformed("deleted count")),
-            400 => Err(invalid_query(&reply)),
-            _ => Err(unexpected(&reply, "delete by query")),
         }
+        Ok(deleted)
     }
 
     #[tracing::instrument(skip_all, fields(kind = %kind))]
@@ -685,14 +913,19 @@ impl Store for ElasticStore {
         page: Page,
         sort: &[Sort],
     ) -> crate::Result<Hits> {
-        let index = self.index_for(kind).await?;
+        let index = self.read_index(kind)?;
         let query = self.translate(query).await?;
         let sort = to_es_sort(sort);
         if let Some(limit) = page.limit
             && page.offset.saturating_add(limit) <= RESULT_WINDOW
         {
             let body = search_body(query, sort, page.offset, limit);
-            let response = self.search_request(&index, body).await?;
+            let Some(response) = self.search_request(&index, body).await? else {
+                return Ok(Hits {
+                    total: 0,
+                    documents: Vec::new(),
+                });
+            };
             let total = total_of(&response).ok_or_else(|| malformed("hits.total"))?;
             let documents = hits_of(&response)?
                 .iter()
@@ -700,7 +933,30 @@ impl Store for ElasticStore {
                 .collect::<crate::Result<Vec<_>>>()?;
             return Ok(Hits { total, documents });
         }
-        // Deep or unlimited windows: walk the matches in order, keeping the requested window.
+        // A deep window: walk the matches in order reading their ids only, then fetch the
+        // window's documents by id, so the pages before it cost no bodies.
+        if let Some(limit) = page.limit {
+            let end = page.offset.saturating_add(limit);
+            let mut window = Vec::new();
+            let mut position: u64 = 0;
+            let total = self
+                .scan(&index, query, sort, Some(json!(false)), |hit| {
+                    if position >= end {
+                        return false;
+                    }
+                    if position >= page.offset
+                        && let Some(id) = hit["_id"].as_str()
+                    {
+                        window.push(id.to_owned());
+                    }
+                    position += 1;
+                    true
+                })
+                .await?;
+            let documents = self.fetch_window(&index, kind, &window).await?;
+            return Ok(Hits { total, documents });
+        }
+        // Every match: walk them in order with their bodies.
         let mut documents = Vec::new();
         let mut position: u64 = 0;
         let mut failure = None;
@@ -733,22 +989,23 @@ impl Store for ElasticStore {
 
     #[tracing::instrument(skip_all, fields(kind = %kind))]
     async fn count(&self, kind: &str, query: &Query) -> crate::Result<u64> {
-        let index = self.index_for(kind).await?;
+        let index = self.read_index(kind)?;
         let query = self.translate(query).await?;
-        let reply = reply(
+        let indices = [index.as_str()];
+        let body = json!({"query": live(query)});
+        let reply = send_to_any(self.nodes, || {
             self.client
-                .count(CountParts::Index(&[&index]))
-                .body(json!({"query": live(query)}))
+                .count(CountParts::Index(&indices))
+                .body(body.clone())
                 .send()
-                .await,
-        )
+        })
         .await?;
         match reply.status {
             200 => reply.body["count"]
                 .as_u64()
                 .ok_or_else(|| malformed("count")),
-            400 => Err(invalid_query(&reply)),
-            _ => Err(unexpected(&reply, "count")),
+            _ if is_missing_index(&reply) => Ok(0),
+            _ => Err(search_failure(&reply, "count")),
         }
     }
 
@@ -759,7 +1016,7 @@ impl Store for ElasticStore {
         query: &Query,
         aggregations: &[Aggregation],
     ) -> crate::Result<Map<String, Value>> {
-        let index = self.index_for(kind).await?;
+        let index = self.read_index(kind)?;
         let query = self.translate(query).await?;
         let mut aggregations = aggregations.to_vec();
         for inner in queries_mut(&mut aggregations) {
@@ -777,8 +1034,10 @@ impl Store for ElasticStore {
             "query": live(query),
             "aggs": request
         });
-        let response = self.search_request(&index, body).await?;
-        from_es_aggregations(&aggregations, &response["aggregations"])
+        match self.search_request(&index, body).await? {
+            Some(response) => from_es_aggregations(&aggregations, &response["aggregations"]),
+            None => empty_aggregations(&aggregations),
+        }
     }
 }
 

@@ -14,14 +14,14 @@ use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
 
+use super::bitmaps::{self, TermBitmaps};
 use super::blocks;
-use super::columns::{self, Columns};
 use super::documents::{has_long_strings, page_rows, read_rows};
 use super::evaluate::{self, evaluate};
-use super::index::{MARKER_SQL, compare_sql};
 use super::rows::RowSet;
 use super::schema;
 use super::translate::{Scope, Translator, long_strings_from, marker_rows};
+use super::values::{MARKER_SQL, compare_sql};
 use super::{backend, lock};
 use crate::aggregation::{Aggregation, Interval, MetricKind, TermsOrder, merge_into, top_hit};
 use crate::{Page, Query, Result};
@@ -66,7 +66,7 @@ pub(super) fn run_parallel(
     first: &mut Connection,
     second: &mut Connection,
     generation: &AtomicU64,
-    columns: &Mutex<Columns>,
+    columns: &Mutex<TermBitmaps>,
     kind: &str,
     query: &Query,
     aggregations: &[Aggregation],
@@ -279,7 +279,7 @@ struct Context<'c> {
     connection: &'c Connection,
     kind: &'c str,
     kind_id: Option<i64>,
-    columns: Option<(&'c Mutex<Columns>, u64)>,
+    columns: Option<(&'c Mutex<TermBitmaps>, u64)>,
 }
 
 impl Context<'_> {
@@ -411,7 +411,7 @@ impl Context<'_> {
 
     /// The values of `field` among the documents of `set`: the SQL `FROM … WHERE` (over
     /// `value` and `doc`) and its parameters. `None` when nothing can match. With `long`, the
-    /// long strings that marker rows stand for are read from the bodies (index.rs); without,
+    /// long strings that marker rows stand for are read from the bodies (values.rs); without,
     /// the caller must filter the markers out (numbers-only callers do).
     fn values_of(
         &self,
@@ -576,31 +576,34 @@ impl Context<'_> {
         Ok(lock(columns).counts(generation, key, set))
     }
 
-    /// Whether `field` has a column of this snapshot's generation (see columns::usable).
+    /// Whether `field` has a column of this snapshot's generation (see bitmaps::usable).
     fn column_usable(&self, field: &str) -> Result<bool> {
         Ok(self.usable_column(field)?.is_some())
     }
 
     /// The columns, the snapshot's generation and the field's key, when the field has a
     /// usable column (built now if it may be).
-    fn usable_column(&self, field: &str) -> Result<Option<(&Mutex<Columns>, u64, columns::Key)>> {
+    fn usable_column(
+        &self,
+        field: &str,
+    ) -> Result<Option<(&Mutex<TermBitmaps>, u64, bitmaps::Key)>> {
         let (Some((columns, generation)), Some(kind_id), Some(path)) =
             (self.columns, self.kind_id, self.path_id(field)?)
         else {
             return Ok(None);
         };
         let key = (kind_id, path);
-        Ok(columns::usable(self.connection, columns, generation, key)?
+        Ok(bitmaps::usable(self.connection, columns, generation, key)?
             .then_some((columns, generation, key)))
     }
 
     /// The distinct values of `field` in the kind, found by successive index seeks; `None`
-    /// when there are more than [`columns::MAX_VALUES`].
+    /// when there are more than [`bitmaps::MAX_VALUES`].
     fn few_values(&self, field: &str) -> Result<Option<Vec<SqlValue>>> {
         let (Some(kind_id), Some(path)) = (self.kind_id, self.path_id(field)?) else {
             return Ok(Some(Vec::new()));
         };
-        columns::distinct_values(self.connection, (kind_id, path))
+        bitmaps::distinct_values(self.connection, (kind_id, path))
     }
 
     /// How many documents of `set` within `rows` (half-open) have each of `values` in `field`.

@@ -30,7 +30,7 @@ use rusqlite::{Connection, OptionalExtension, Statement, params};
 /// documents splits past twice that.
 const BLOCK_SIZE: usize = 128;
 
-/// The blocks table (created when a file turns blocks on). A rowid table: its inner pages hold
+/// The blocks table (created with a file that has blocks on). A rowid table: its inner pages hold
 /// only rowids, where a table keyed by value would hold whole blocks in them, and a tail that
 /// gains documents can move to its end ([`Block::GrownTail`]).
 const BLOCKS_TABLE: &str = "CREATE TABLE IF NOT EXISTS field_blocks (
@@ -94,73 +94,32 @@ impl BlockValues {
     }
 }
 
-/// The file's setting: `requested` for a new file, a file from before the setting, or a file
-/// without blocks (its rows stay and are read through the view); else the recorded one, since
-/// a value written to a block must be looked for there when it is removed. With blocks on,
-/// `field_values` becomes a view over `field_rows` (the old table, renamed) and `field_blocks`.
-pub(super) fn keep_block_values(
-    connection: &Connection,
-    requested: BlockValues,
-) -> rusqlite::Result<BlockValues> {
+/// Sets up a new file's blocks: records `setting` and, with blocks on, renames the rows table
+/// to `field_rows` and creates `field_blocks` and the `field_values` view over both.
+pub(super) fn set_up(connection: &Connection, setting: BlockValues) -> rusqlite::Result<()> {
     connection.execute(
-        "INSERT INTO meta (key, value) VALUES ('block_values', ?1) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value = 0",
-        [requested.code()],
+        "INSERT INTO meta (key, value) VALUES ('block_values', ?1)",
+        [setting.code()],
     )?;
+    if setting != BlockValues::None {
+        connection.execute_batch(&format!(
+            "ALTER TABLE field_values RENAME TO field_rows;
+             {BLOCKS_TABLE}
+             {VIEW}"
+        ))?;
+    }
+    Ok(())
+}
+
+/// The setting recorded when the file was created: a value written to a block must be looked
+/// for there when it is removed, so it never changes.
+pub(super) fn recorded(connection: &Connection) -> rusqlite::Result<BlockValues> {
     let code: i64 = connection.query_row(
         "SELECT value FROM meta WHERE key = 'block_values'",
         [],
         |row| row.get(0),
     )?;
-    let setting = BlockValues::from_code(code);
-    if setting != BlockValues::None {
-        let table: Option<String> = connection
-            .query_row(
-                "SELECT type FROM sqlite_master WHERE name = 'field_values'",
-                [],
-                |row| row.get(0),
-            )
-            .optional()?;
-        if table.as_deref() == Some("table") {
-            connection.execute_batch(&format!(
-                "BEGIN IMMEDIATE;
-                 ALTER TABLE field_values RENAME TO field_rows;
-                 {BLOCKS_TABLE}
-                 {VIEW}
-                 COMMIT;"
-            ))?;
-        }
-        rebuild_keyed_blocks(connection)?;
-    }
-    Ok(setting)
-}
-
-/// Moves the blocks of a file from before rowid blocks (a table keyed by value, `WITHOUT
-/// ROWID`) into the current table. Keyed by value, every tail a batch rewrote was on a page of
-/// its own, and the table's inner pages held whole blocks: a batch of 1,000 inserts wrote about
-/// 350 of its pages, against about 100 now.
-fn rebuild_keyed_blocks(connection: &Connection) -> rusqlite::Result<()> {
-    let sql: Option<String> = connection
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'field_blocks'",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if !sql.is_some_and(|sql| sql.to_ascii_uppercase().contains("WITHOUT ROWID")) {
-        return Ok(());
-    }
-    connection.execute_batch(&format!(
-        "BEGIN IMMEDIATE;
-         DROP VIEW field_values;
-         ALTER TABLE field_blocks RENAME TO field_blocks_keyed;
-         {BLOCKS_TABLE}
-         INSERT INTO field_blocks (kind, path, value, first, docs)
-             SELECT kind, path, value, first, docs FROM field_blocks_keyed;
-         DROP TABLE field_blocks_keyed;
-         {VIEW}
-         COMMIT;"
-    ))
+    Ok(BlockValues::from_code(code))
 }
 
 /// The table that holds value rows: `field_values` itself, or `field_rows` behind the view.
@@ -530,13 +489,13 @@ impl<'c> ValueWalk<'c> {
         } else {
             (">", "ASC", std::cmp::Ordering::Less)
         };
-        let names: &[&str] = if enabled(connection)? {
+        let staging: &[&str] = if enabled(connection)? {
             &["field_rows", "field_blocks"]
         } else {
             &["field_values"]
         };
-        let mut tables = Vec::with_capacity(names.len());
-        for table in names {
+        let mut tables = Vec::with_capacity(staging.len());
+        for table in staging {
             tables.push((
                 connection.prepare(&format!(
                     "SELECT value FROM {table} WHERE kind = ?1 AND path = ?2 \
@@ -572,7 +531,7 @@ impl<'c> ValueWalk<'c> {
             if let Some(found) = found
                 && best
                     .as_ref()
-                    .is_none_or(|best| super::index::compare_sql(&found, best) == self.wanted)
+                    .is_none_or(|best| super::values::compare_sql(&found, best) == self.wanted)
             {
                 best = Some(found);
             }

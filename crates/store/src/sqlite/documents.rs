@@ -7,9 +7,10 @@ use serde_json::{Map, Value};
 use super::backend;
 use super::blocks;
 use super::evaluate;
-use super::index::{self, MARKER_SQL, Names};
-use super::rows::RowSet;
+use super::rows::{self, RowSet};
+use super::staging::{self, Staging};
 use super::translate::Translator;
+use super::values::{self, MARKER_SQL};
 use crate::error::DUPLICATE;
 use crate::ids::generate_id;
 use crate::{Document, Hits, NewDocument, Page, Query, Result, Sort, StoreError, Version};
@@ -46,7 +47,7 @@ pub(super) fn conflict(kind: &str, id: &str, reason: &str) -> StoreError {
     }
 }
 
-/// Columns read for a [`Document`], in [`document_from_row`] order.
+/// TermBitmaps read for a [`Document`], in [`document_from_row`] order.
 const DOCUMENT_COLUMNS: &str = "d.id, d.parent, d.seq_no, d.primary_term, json(d.body)";
 
 pub(super) fn document_from_row(
@@ -77,7 +78,7 @@ pub(super) fn into_document(
 pub(super) struct Prepared {
     document: NewDocument,
     text: String,
-    flat: index::Flat,
+    flat: values::Flat,
 }
 
 impl Prepared {
@@ -85,7 +86,7 @@ impl Prepared {
     pub(super) fn new(document: NewDocument, skip: &[String], long: usize) -> Result<Prepared> {
         Ok(Prepared {
             text: to_text(&document.body)?,
-            flat: index::Flat::of(&document.body, skip, long),
+            flat: values::Flat::of(&document.body, skip, long),
             document,
         })
     }
@@ -94,7 +95,7 @@ impl Prepared {
 /// Inserts one new document inside a write transaction.
 pub(super) fn insert(
     transaction: &Connection,
-    names: &mut Names,
+    staging: &mut Staging,
     kind: &str,
     kind_id: i64,
     prepared: Prepared,
@@ -127,7 +128,7 @@ pub(super) fn insert(
             Err(error) => return Err(backend(error)),
         }
     };
-    index::add(transaction, names, kind_id, row, flat).map_err(backend)?;
+    staging::add(transaction, staging, kind_id, row, flat).map_err(backend)?;
     Ok(Document {
         id,
         parent: document.parent,
@@ -335,7 +336,7 @@ fn rows_in_index_order(
                 return Ok(None);
             }
             *budget -= 1;
-            let mut group = evaluate::rows(
+            let mut group = rows::select(
                 connection,
                 &format!(
                     "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} AND value = ?1"
@@ -382,7 +383,7 @@ fn rows_in_index_order(
     Ok(Some(rows))
 }
 
-/// Whether a field of a kind holds long strings, indexed by their marker only (index.rs).
+/// Whether a field of a kind holds long strings, indexed by their marker only (values.rs).
 pub(super) fn has_long_strings(connection: &Connection, kind: i64, path: i64) -> Result<bool> {
     connection
         .prepare_cached(&format!(

@@ -10,10 +10,10 @@ use std::sync::Mutex;
 
 use rusqlite::Connection;
 
-use super::columns::{self, Columns};
-use super::rows::RowSet;
+use super::bitmaps::{self, TermBitmaps};
+use super::lock;
+use super::rows::{self, RowSet};
 use super::translate::{Scope, Translator, column, equal_candidates, fts_expression};
-use super::{backend, lock};
 use crate::{Query, Result};
 
 /// The kind's interned id and the rows matching `query`; `None` when the kind has no
@@ -22,7 +22,7 @@ pub(super) fn matching(
     connection: &Connection,
     kind: &str,
     query: &Query,
-    columns: Option<(&Mutex<Columns>, u64)>,
+    columns: Option<(&Mutex<TermBitmaps>, u64)>,
 ) -> Result<Option<(i64, RowSet)>> {
     let Some(id) = Translator::new(connection).kind_id(kind)? else {
         return Ok(None);
@@ -104,15 +104,15 @@ pub(super) fn evaluate(
 /// Every live document of the kind.
 fn live(connection: &Connection, scope: &Scope<'_>) -> Result<RowSet> {
     if let Some((columns, generation)) = scope.columns {
-        let key = (scope.id, columns::LIVE);
-        if columns::usable(connection, columns, generation, key)?
+        let key = (scope.id, bitmaps::LIVE);
+        if bitmaps::usable(connection, columns, generation, key)?
             && let Some(rows) =
                 lock(columns).rows_equal(generation, key, &[rusqlite::types::Value::Null])
         {
             return Ok(rows.into_whole());
         }
     }
-    let set = rows(
+    let set = rows::select(
         connection,
         &format!(
             "SELECT row FROM documents WHERE kind = {} AND deleted = 0",
@@ -128,7 +128,7 @@ fn full_text_rows(connection: &Connection, text: &str) -> Result<RowSet> {
     let Some(expression) = fts_expression(text) else {
         return Ok(RowSet::new());
     };
-    rows(
+    rows::select(
         connection,
         "SELECT rowid FROM fts.full_text WHERE full_text MATCH ?1",
         &[rusqlite::types::Value::Text(expression)],
@@ -150,7 +150,7 @@ fn restrict(connection: &Connection, scope: &Scope<'_>, set: &RowSet) -> Result<
             .map(|row| row.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        return rows(
+        return rows::select(
             connection,
             &format!(
                 "SELECT row FROM documents WHERE row IN (SELECT value FROM json_each(?1)) \
@@ -160,7 +160,7 @@ fn restrict(connection: &Connection, scope: &Scope<'_>, set: &RowSet) -> Result<
             &[rusqlite::types::Value::Text(format!("[{list}]"))],
         );
     }
-    rows(
+    rows::select(
         connection,
         &format!(
             "SELECT row FROM documents WHERE kind = {} AND deleted = 0 AND skep_member(?1, row)",
@@ -203,7 +203,7 @@ fn leaf_rows(connection: &Connection, scope: &Scope<'_>, leaf: &Query) -> Result
             scope.id
         )
     };
-    rows(connection, &sql, &translator.params)
+    rows::select(connection, &sql, &translator.params)
 }
 
 /// An equality leaf on a few-valued field, read from its in-memory column when the scope
@@ -225,61 +225,8 @@ fn column_rows(connection: &Connection, scope: &Scope<'_>, leaf: &Query) -> Resu
         return Ok(None);
     };
     let key = (scope.id, path);
-    if !columns::usable(connection, columns, generation, key)? {
+    if !bitmaps::usable(connection, columns, generation, key)? {
         return Ok(None);
     }
     Ok(lock(columns).rows_equal(generation, key, &candidates))
-}
-
-/// Runs `sql` (`SELECT <row> FROM …`) and collects the rows it lists.
-pub(super) fn rows(
-    connection: &Connection,
-    sql: &str,
-    params: &[rusqlite::types::Value],
-) -> Result<RowSet> {
-    // A leaf over the index view: rows and posting blocks are collected separately, each by
-    // an index search, and the blocks decoded here rather than expanded by SQLite.
-    if let Some(filter) = sql.strip_prefix("SELECT doc FROM field_values WHERE ")
-        && !filter.contains("doc")
-        && !filter.contains("SELECT")
-        && super::blocks::enabled(connection).map_err(backend)?
-    {
-        let mut set = collect(
-            connection,
-            &format!("SELECT skep_rows(doc) FROM field_rows WHERE {filter}"),
-            params,
-        )?;
-        set.union(&collect(
-            connection,
-            &format!("SELECT skep_rows(docs) FROM field_blocks WHERE {filter}"),
-            params,
-        )?);
-        return Ok(set);
-    }
-    // Collected inside SQLite by the skep_rows aggregate: one result instead of one per row.
-    let collected = ["doc", "d.row", "rowid", "row"].iter().find_map(|column| {
-        sql.strip_prefix(&format!("SELECT {column} FROM "))
-            .map(|rest| format!("SELECT skep_rows({column}) FROM {rest}"))
-    });
-    let Some(collected) = collected else {
-        return Err(crate::StoreError::Backend(anyhow::anyhow!(
-            "cannot collect the rows of {sql}"
-        )));
-    };
-    collect(connection, &collected, params)
-}
-
-/// Runs a `SELECT skep_rows(...)` statement.
-fn collect(
-    connection: &Connection,
-    collected: &str,
-    params: &[rusqlite::types::Value],
-) -> Result<RowSet> {
-    let blob: Vec<u8> = connection
-        .prepare_cached(collected)
-        .and_then(|mut statement| {
-            statement.query_row(rusqlite::params_from_iter(params.iter()), |row| row.get(0))
-        })
-        .map_err(backend)?;
-    Ok(RowSet::from_blob(&blob))
 }

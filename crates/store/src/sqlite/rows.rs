@@ -2,6 +2,11 @@
 //! memory instead of nested SQL subqueries, and handed back to SQLite as a blob for
 //! `skep_member(set, row)` when an aggregation or a sort needs to filter an index scan.
 
+use rusqlite::Connection;
+
+use super::backend;
+use crate::Result;
+
 /// A set of `documents.row` numbers (positive integers), one bit each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct RowSet {
@@ -199,6 +204,59 @@ pub(super) fn blob_contains(blob: &[u8], row: i64) -> bool {
         blob.get(row / 8)
             .is_some_and(|byte| byte & (1 << (row % 8)) != 0)
     })
+}
+
+/// Runs `sql` (`SELECT <row> FROM …`) and collects the rows it lists.
+pub(super) fn select(
+    connection: &Connection,
+    sql: &str,
+    params: &[rusqlite::types::Value],
+) -> Result<RowSet> {
+    // A leaf over the index view: rows and posting blocks are collected separately, each by
+    // an index search, and the blocks decoded here rather than expanded by SQLite.
+    if let Some(filter) = sql.strip_prefix("SELECT doc FROM field_values WHERE ")
+        && !filter.contains("doc")
+        && !filter.contains("SELECT")
+        && super::blocks::enabled(connection).map_err(backend)?
+    {
+        let mut set = collect(
+            connection,
+            &format!("SELECT skep_rows(doc) FROM field_rows WHERE {filter}"),
+            params,
+        )?;
+        set.union(&collect(
+            connection,
+            &format!("SELECT skep_rows(docs) FROM field_blocks WHERE {filter}"),
+            params,
+        )?);
+        return Ok(set);
+    }
+    // Collected inside SQLite by the skep_rows aggregate: one result instead of one per row.
+    let collected = ["doc", "d.row", "rowid", "row"].iter().find_map(|column| {
+        sql.strip_prefix(&format!("SELECT {column} FROM "))
+            .map(|rest| format!("SELECT skep_rows({column}) FROM {rest}"))
+    });
+    let Some(collected) = collected else {
+        return Err(crate::StoreError::Backend(anyhow::anyhow!(
+            "cannot collect the rows of {sql}"
+        )));
+    };
+    collect(connection, &collected, params)
+}
+
+/// Runs a `SELECT skep_rows(...)` statement.
+fn collect(
+    connection: &Connection,
+    collected: &str,
+    params: &[rusqlite::types::Value],
+) -> Result<RowSet> {
+    let blob: Vec<u8> = connection
+        .prepare_cached(collected)
+        .and_then(|mut statement| {
+            statement.query_row(rusqlite::params_from_iter(params.iter()), |row| row.get(0))
+        })
+        .map_err(backend)?;
+    Ok(RowSet::from_blob(&blob))
 }
 
 #[cfg(test)]

@@ -1,30 +1,32 @@
 //! The SQLite schema, connection settings and the SQL functions the store registers.
 
-use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OptionalExtension};
 
+use super::blocks::BlockValues;
 use crate::unindexed::Unindexed;
 
-/// Tables and indexes (idempotent).
+/// Tables and indexes of a new file (blocks.rs adds its own).
 ///
 /// - `documents`: one row per document; `row` orders documents by insertion (the "newest first"
 ///   tie-break), `deleted` marks soft-deleted rows.
 /// - `field_values`: one row per distinct scalar of a live document, keyed by interned kind and
 ///   dotted path (and nothing else: a second index would double the cost of every insert; rows
-///   are removed by recomputing them from the stored body). Numbers are stored as numbers, strings as text, booleans as 0/1, so SQLite's
-///   own ordering (numbers before text) gives ranges and sorts. Long strings have a marker (an
-///   empty blob, after all text) instead of their value (index.rs). Soft-deleted documents have no
+///   are removed by recomputing them from the stored body). Numbers are stored as numbers,
+///   strings as text, booleans as 0/1, so SQLite's own ordering (numbers before text) gives ranges and sorts. Long strings have a marker (an
+///   empty blob, after all text) instead of their value (values.rs). Soft-deleted documents have no
 ///   rows here, so queries need not look at `deleted` to filter values. With posting blocks on
-///   (the default for new files), this table is renamed `field_rows` and `field_values` becomes
+///   (the default), this table is renamed `field_rows` and `field_values` becomes
 ///   a view over it and `field_blocks`, which holds the frequent values many documents to a
 ///   row (blocks.rs).
-/// - `text_queue`, `meta`: the rows whose text recent groups changed, and the last group's
-///   number, the file's long-string threshold and the unindexed fields last declared per kind
-///   (`unindexed:<kind>`); the full-text index itself is in its own file (text.rs).
+/// - `text_queue`, `meta`: the rows whose text recent groups changed; and the file's format
+///   ([`FORMAT_VERSION`]), its fixed settings (`long_text_bytes`, `block_values`), the last
+///   group's number and the unindexed fields last declared per kind (`unindexed:<kind>`). The
+///   full-text index itself is in its own file (text.rs).
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS paths (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS documents (
+CREATE TABLE kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE paths (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE documents (
     row INTEGER PRIMARY KEY,
     kind INTEGER NOT NULL,
     id TEXT NOT NULL,
@@ -34,36 +36,104 @@ CREATE TABLE IF NOT EXISTS documents (
     deleted INTEGER NOT NULL DEFAULT 0,
     body BLOB NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS documents_by_id ON documents (kind, id);
-CREATE INDEX IF NOT EXISTS documents_live ON documents (kind, deleted);
-CREATE INDEX IF NOT EXISTS documents_by_parent ON documents (kind, parent) WHERE parent IS NOT NULL;
-CREATE TABLE IF NOT EXISTS field_values (
+CREATE UNIQUE INDEX documents_by_id ON documents (kind, id);
+CREATE INDEX documents_live ON documents (kind, deleted);
+CREATE INDEX documents_by_parent ON documents (kind, parent) WHERE parent IS NOT NULL;
+CREATE TABLE field_values (
     kind INTEGER NOT NULL,
     path INTEGER NOT NULL,
     value NOT NULL,
     doc INTEGER NOT NULL,
     PRIMARY KEY (kind, path, value, doc)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS text_queue (
+CREATE TABLE text_queue (
     seq INTEGER PRIMARY KEY,
     grp INTEGER NOT NULL,
     row INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;
 ";
 
-/// The file's long-string threshold (index.rs, [`super::index::marker`]): `requested` for a
-/// new file, the recorded one for an existing file. Files from before the threshold existed
-/// hold exact rows only, which reads still accept, so they take `requested` too.
-pub(super) fn keep_long_text_bytes(
-    connection: &Connection,
-    requested: usize,
-) -> rusqlite::Result<usize> {
-    connection.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('long_text_bytes', ?1)",
-        [i64::try_from(requested).unwrap_or(i64::MAX)],
-    )?;
-    long_text_bytes(connection)
+/// The layout of the store's file that this code reads and writes, recorded in `meta` when a
+/// file is created. An existing file of another format is refused with an error naming both;
+/// when the layout changes, this number goes up and [`open_layout`] migrates older files.
+pub(super) const FORMAT_VERSION: i64 = 1;
+
+/// The fixed settings of an opened file.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Layout {
+    /// Strings longer than this many bytes are indexed by the field's marker (values.rs).
+    pub(super) long_text_bytes: usize,
+    /// Which values are kept in posting blocks (blocks.rs).
+    pub(super) blocks: BlockValues,
+}
+
+/// Creates the schema of a new file with `requested` settings, or checks an existing file's
+/// format; answers the file's settings (an existing file keeps the ones it was created with).
+pub(super) fn open_layout(connection: &Connection, requested: Layout) -> crate::Result<Layout> {
+    let backend = |error: rusqlite::Error| crate::StoreError::Backend(error.into());
+    let exists: bool = connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'meta')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(backend)?;
+    if !exists {
+        create(connection, requested).map_err(backend)?;
+    }
+    let version: Option<i64> = connection
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'format_version'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    match version {
+        Some(FORMAT_VERSION) => {}
+        Some(newer) if newer > FORMAT_VERSION => {
+            return Err(crate::StoreError::Unavailable(anyhow::anyhow!(
+                "the store file has format {newer}, written by a newer Skep; this one reads \
+                 format {FORMAT_VERSION}"
+            )));
+        }
+        other => {
+            return Err(crate::StoreError::Unavailable(anyhow::anyhow!(
+                "the store file has no format Skep reads (found {}, expected {FORMAT_VERSION}): \
+                 it was written by a development build; move it away to start afresh",
+                other.map_or_else(|| "none".to_owned(), |version| version.to_string())
+            )));
+        }
+    }
+    Ok(Layout {
+        long_text_bytes: long_text_bytes(connection).map_err(backend)?,
+        blocks: super::blocks::recorded(connection).map_err(backend)?,
+    })
+}
+
+/// Creates a new file's tables and records its format and settings, in one transaction.
+fn create(connection: &Connection, layout: Layout) -> rusqlite::Result<()> {
+    connection.execute_batch("BEGIN IMMEDIATE")?;
+    let created = (|| {
+        connection.execute_batch(SCHEMA)?;
+        connection.execute(
+            "INSERT INTO meta (key, value) VALUES ('format_version', ?1), \
+             ('long_text_bytes', ?2)",
+            rusqlite::params![
+                FORMAT_VERSION,
+                i64::try_from(layout.long_text_bytes).unwrap_or(i64::MAX)
+            ],
+        )?;
+        super::blocks::set_up(connection, layout.blocks)
+    })();
+    match created {
+        Ok(()) => connection.execute_batch("COMMIT"),
+        Err(error) => {
+            let _ = connection.execute_batch("ROLLBACK");
+            Err(error)
+        }
+    }
 }
 
 /// The file's long-string threshold, as recorded when it was created.
@@ -154,7 +224,7 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
                 rusqlite::types::ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned(),
                 _ => return Ok(false),
             };
-            Ok(super::words::contains_words(&value, &words))
+            Ok(crate::words::contains_words(&value, &words))
         },
     )?;
     // skep_member(set, row): whether `row` is in a row set passed as a blob (see rows.rs).
@@ -181,7 +251,7 @@ pub(super) fn configure(connection: &Connection) -> rusqlite::Result<()> {
             let body: String = context.get(0)?;
             let path: String = context.get(1)?;
             let long: i64 = context.get(2)?;
-            Ok(super::index::long_strings(
+            Ok(super::values::long_strings(
                 &body,
                 &path,
                 usize::try_from(long).unwrap_or(0),
@@ -212,9 +282,4 @@ pub(super) fn configure_writer(connection: &Connection) -> rusqlite::Result<()> 
     // the writer's statements with the posting blocks' per-type variants, blocks.rs).
     connection.set_prepared_statement_cache_capacity(128);
     Ok(())
-}
-
-/// Creates the tables and indexes.
-pub(super) fn create(connection: &Connection) -> rusqlite::Result<()> {
-    connection.execute_batch(SCHEMA)
 }

@@ -31,7 +31,7 @@ use std::sync::{Arc, mpsc};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::index::flatten;
+use super::values::flatten;
 use crate::unindexed::Unindexed;
 use crate::{Result, StoreError};
 
@@ -52,7 +52,7 @@ pub(super) fn path_for(path: &Path) -> PathBuf {
     suffixed(path, "-text")
 }
 
-/// `path` with `suffix` appended to its file name (SQLite names its side files this way).
+/// `path` with `suffix` appended to its file name (SQLite staging its side files this way).
 pub(super) fn suffixed(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
@@ -83,7 +83,7 @@ enum Message {
 /// The writer's side of the text thread: stages a group's text changes in the queue and hands
 /// them to the text thread, and tracks which queue entries may go.
 #[derive(Debug)]
-pub(super) struct Link {
+pub(super) struct TextLink {
     sender: mpsc::Sender<Message>,
     /// The last group whose text changes were committed in the main file.
     committed: i64,
@@ -95,7 +95,7 @@ pub(super) struct Link {
     pending: VecDeque<(i64, i64)>,
 }
 
-impl Link {
+impl TextLink {
     /// Queues `ops` in the main file's transaction and sends them to the text thread, which
     /// applies them while the writer goes on with the group.
     pub(super) fn stage(
@@ -186,7 +186,7 @@ pub(super) fn start(
     main: &Connection,
     unindexed: Arc<Unindexed>,
     recorded: &Unindexed,
-) -> Result<Link> {
+) -> Result<TextLink> {
     let connection = open(main_path, text_path).map_err(|error| {
         StoreError::Unavailable(
             anyhow::Error::new(error).context(format!("cannot open {}", text_path.display())),
@@ -203,7 +203,7 @@ pub(super) fn start(
         .name("skep-sqlite-text".to_owned())
         .spawn(move || run(&connection, &receiver, &unindexed))
         .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
-    Ok(Link {
+    Ok(TextLink {
         sender,
         committed,
         in_group: false,
@@ -247,22 +247,16 @@ fn recover(
         .optional()?
         .unwrap_or(0);
     let applied = applied(connection)?;
-    let legacy: bool = main.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'full_text')",
-        [],
-        |row| row.get(0),
-    )?;
     let any_documents: bool =
         main.query_row("SELECT EXISTS (SELECT 1 FROM documents)", [], |row| {
             row.get(0)
         })?;
-    let stamp = super::words::stamp();
+    let stamp = crate::words::stamp();
     let split_as_now = words_stamp(connection)?.as_deref() == Some(stamp.as_str());
-    let rebuild = legacy
-        || match applied {
-            None => any_documents,
-            Some(applied) => applied > counter || !split_as_now,
-        };
+    let rebuild = match applied {
+        None => any_documents,
+        Some(applied) => applied > counter || !split_as_now,
+    };
     if rebuild {
         tracing::info!("rebuilding the full-text index from the stored documents");
         rebuild_from_bodies(connection, counter, unindexed)?;
@@ -280,14 +274,11 @@ fn recover(
     }
     // On disk before the queue entries it covers are removed.
     connection.query_row("PRAGMA main.wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    if legacy {
-        main.execute_batch("DROP TABLE full_text")?;
-    }
     main.execute("DELETE FROM text_queue", [])?;
     Ok(counter)
 }
 
-/// How the text file's text was split into words (words.rs); `None` before files recorded it.
+/// How the text file's text was split into words (words.rs); `None` for a new text file.
 fn words_stamp(connection: &Connection) -> rusqlite::Result<Option<String>> {
     connection
         .query_row("SELECT stamp FROM text_words WHERE id = 1", [], |row| {

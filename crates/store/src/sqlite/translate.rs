@@ -1,6 +1,6 @@
 //! Translation of a [`Query`] into an SQL condition over the `documents` table.
 //!
-//! Kind and path names are resolved to their interned ids while translating (an unknown path
+//! Kind and path staging are resolved to their interned ids while translating (an unknown path
 //! can match nothing, so its condition is the constant `0`); values travel as bound
 //! parameters, never as SQL text.
 
@@ -10,9 +10,9 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::columns::Columns;
-use super::index::{MARKER_SQL, sql_number, sql_scalar};
+use super::bitmaps::TermBitmaps;
 use super::rows::RowSet;
+use super::values::{MARKER_SQL, sql_number, sql_scalar};
 use crate::query::{Query, RangeOp};
 use crate::{Result, Sort};
 
@@ -44,7 +44,7 @@ impl Target {
 }
 
 /// How a leaf checks the long strings of a path, which are indexed by their marker only
-/// (index.rs): `filter` is written over `s.value`, one long string of a candidate document;
+/// (values.rs): `filter` is written over `s.value`, one long string of a candidate document;
 /// `narrow` is an optional extra condition on the candidate `b.row`.
 struct Long {
     filter: String,
@@ -58,7 +58,7 @@ pub(super) struct Scope<'a> {
     pub(super) id: i64,
     /// The in-memory columns and the generation of the connection's snapshot, when the
     /// caller knows it (aggregations): equality leaves may then read a column's bitmaps.
-    pub(super) columns: Option<(&'a Mutex<Columns>, u64)>,
+    pub(super) columns: Option<(&'a Mutex<TermBitmaps>, u64)>,
 }
 
 impl<'a> Scope<'a> {
@@ -480,7 +480,7 @@ impl<'c> Translator<'c> {
         // Each wanted word is a word of the long string, so the full-text index (which has
         // every word of the document) narrows the bodies to read. The words go as written, so
         // the index folds their case exactly as it folded the document's text.
-        let words: Vec<String> = super::words::split(text).map(str::to_owned).collect();
+        let words: Vec<String> = crate::words::split(text).map(str::to_owned).collect();
         let caught_up = self.text_caught_up()?;
         let narrow = match phrases(&words).filter(|_| caught_up) {
             Some(_) => {
@@ -588,7 +588,7 @@ pub(super) fn equal_candidates(value: &Value) -> Vec<SqlValue> {
 }
 
 /// The `FROM … WHERE …` listing the long strings of `field` in the documents of `kind` that
-/// have a marker for it (index.rs): one row per string, `s.value`, with its document `b.row`.
+/// have a marker for it (values.rs): one row per string, `s.value`, with its document `b.row`.
 /// `name` is the SQL parameter holding the field's name, `marked` the condition that `b.row`
 /// has a marker: a bound row set ([`marker_rows`]) for a read of every document, a lookup per
 /// row ([`marked_row`]) for a narrowed one. Callers append conditions with `AND`.
@@ -650,7 +650,7 @@ pub(super) fn marked_row(connection: &Connection, kind: i64, path: i64) -> Resul
 
 /// The documents of `kind` with a long-string marker at `path` (rows and posting blocks).
 pub(super) fn marker_rows(connection: &Connection, kind: i64, path: i64) -> Result<RowSet> {
-    super::evaluate::rows(
+    super::rows::select(
         connection,
         &format!(
             "SELECT doc FROM field_values WHERE kind = {kind} AND path = {path} \
@@ -680,7 +680,7 @@ fn phrases(texts: &[String]) -> Option<String> {
 /// `text` as one FTS5 phrase, split into words as the index's text was (words.rs).
 fn quoted(text: &str) -> String {
     // FTS5 reads its query as C text: a NUL would end it mid-string.
-    let text = super::words::for_tokenizer(text).replace(char::is_control, " ");
+    let text = crate::words::for_tokenizer(text).replace(char::is_control, " ");
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 

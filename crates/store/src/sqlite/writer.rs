@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::columns::Columns;
-use super::index::Names;
-use super::text::Link;
+use super::bitmaps::TermBitmaps;
+use super::staging::Staging;
+use super::text::TextLink;
 use super::{backend, lock};
 use crate::{Result, StoreError};
 
@@ -31,7 +31,8 @@ const MAX_GROUP: usize = 256;
 trait Job: Send {
     /// Runs the write in a savepoint. `Ok(true)`: done; `Ok(false)`: the write failed and was
     /// rolled back on its own; `Err`: the transaction can no longer be trusted.
-    fn run(&mut self, transaction: &Transaction<'_>, names: &mut Names) -> Result<bool, String>;
+    fn run(&mut self, transaction: &Transaction<'_>, staging: &mut Staging)
+    -> Result<bool, String>;
     /// Answers the caller once the group's commit (or rollback) is known.
     fn finish(self: Box<Self>, commit: Result<(), &str>);
     /// True when the write only inserts documents, so it may run with index rows still
@@ -49,16 +50,20 @@ struct TypedJob<T, F> {
 impl<T, F> Job for TypedJob<T, F>
 where
     T: Send,
-    F: FnOnce(&Transaction<'_>, &mut Names) -> Result<T> + Send,
+    F: FnOnce(&Transaction<'_>, &mut Staging) -> Result<T> + Send,
 {
-    fn run(&mut self, transaction: &Transaction<'_>, names: &mut Names) -> Result<bool, String> {
+    fn run(
+        &mut self,
+        transaction: &Transaction<'_>,
+        staging: &mut Staging,
+    ) -> Result<bool, String> {
         let Some(work) = self.work.take() else {
             return Ok(true);
         };
         transaction
             .execute_batch("SAVEPOINT skep_write")
             .map_err(|error| error.to_string())?;
-        let outcome = work(transaction, names);
+        let outcome = work(transaction, staging);
         let statement = match outcome {
             Ok(_) => "RELEASE skep_write",
             Err(_) => "ROLLBACK TO skep_write; RELEASE skep_write",
@@ -114,10 +119,10 @@ impl WriterHandle {
         connection: Connection,
         checkpointer: Connection,
         logs: [PathBuf; 2],
-        text: Link,
+        text: TextLink,
         generation: Arc<AtomicU64>,
-        columns: Arc<Mutex<Columns>>,
-        names: Names,
+        columns: Arc<Mutex<TermBitmaps>>,
+        staging: Staging,
     ) -> Result<WriterHandle> {
         let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
         let (committed, commits) = mpsc::sync_channel::<()>(1);
@@ -142,7 +147,7 @@ impl WriterHandle {
                     text,
                     &generation,
                     &columns,
-                    names,
+                    staging,
                 );
             })
             .map_err(|error| StoreError::Unavailable(anyhow::Error::new(error)))?;
@@ -158,7 +163,7 @@ impl WriterHandle {
     pub(super) async fn submit<T, F>(&self, inserts_only: bool, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &mut Staging) -> Result<T> + Send + 'static,
     {
         let answer = self.queue(inserts_only, work)?;
         answer.await.map_err(|_| {
@@ -172,7 +177,7 @@ impl WriterHandle {
     /// commit after it, and a write queued later by the same thread commits with it or after.
     pub(super) fn send<F>(&self, work: F) -> Result<()>
     where
-        F: FnOnce(&Transaction<'_>, &mut Names) -> Result<()> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &mut Staging) -> Result<()> + Send + 'static,
     {
         self.queue(false, work).map(drop)
     }
@@ -180,7 +185,7 @@ impl WriterHandle {
     fn queue<T, F>(&self, inserts_only: bool, work: F) -> Result<oneshot::Receiver<Result<T>>>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &mut Names) -> Result<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &mut Staging) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(TypedJob {
@@ -226,10 +231,10 @@ fn run_writer(
     mut connection: Connection,
     receiver: mpsc::Receiver<Box<dyn Job>>,
     channels: &Channels,
-    mut text: Link,
+    mut text: TextLink,
     generation: &AtomicU64,
-    columns: &Mutex<Columns>,
-    mut names: Names,
+    columns: &Mutex<TermBitmaps>,
+    mut staging: Staging,
 ) {
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
@@ -239,10 +244,10 @@ fn run_writer(
                 Err(_) => break,
             }
         }
-        names.refresh_wanted(&lock(columns));
+        staging.refresh_wanted(&lock(columns));
         commit_group(
             &mut connection,
-            &mut names,
+            &mut staging,
             &mut text,
             channels,
             group,
@@ -419,18 +424,18 @@ fn sync_log(file: &mut Option<File>, log: &Path) -> Result<(), String> {
 /// group whose text commit is on disk.
 fn commit_group(
     connection: &mut Connection,
-    names: &mut Names,
-    text: &mut Link,
+    staging: &mut Staging,
+    text: &mut TextLink,
     channels: &Channels,
     mut group: Vec<Box<dyn Job>>,
     generation: &AtomicU64,
-    columns: &Mutex<Columns>,
+    columns: &Mutex<TermBitmaps>,
 ) {
     let synced = channels.synced.load(Ordering::Acquire);
     let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(transaction) => transaction,
         Err(error) => {
-            names.clear();
+            staging.clear();
             let reason = backend(error).to_string();
             for job in group {
                 job.finish(Err(&reason));
@@ -447,24 +452,24 @@ fn commit_group(
             break;
         }
         if !job.inserts_only()
-            && let Err(error) = names.flush(&transaction, text)
+            && let Err(error) = staging.flush(&transaction, text)
         {
             broken = Some(error.to_string());
             break;
         }
-        let mark = names.mark();
+        let mark = staging.mark();
         // A panicking write must not take the writer thread (and every later write) with it.
-        match catch_unwind(AssertUnwindSafe(|| job.run(&transaction, names))) {
+        match catch_unwind(AssertUnwindSafe(|| job.run(&transaction, staging))) {
             Ok(Ok(true)) => {
-                if let Err(error) = names.send_text(&transaction, text) {
+                if let Err(error) = staging.send_text(&transaction, text) {
                     broken = Some(error.to_string());
                     break;
                 }
             }
             Ok(Ok(false)) => {
-                // Its staged rows and the names it interned were rolled back with it.
-                names.rewind(mark);
-                names.clear();
+                // Its staged rows and the staging it interned were rolled back with it.
+                staging.rewind(mark);
+                staging.clear();
             }
             Ok(Err(reason)) => {
                 broken = Some(reason);
@@ -477,7 +482,7 @@ fn commit_group(
         }
     }
     if broken.is_none()
-        && let Err(error) = names.flush(&transaction, text)
+        && let Err(error) = staging.flush(&transaction, text)
     {
         broken = Some(error.to_string());
     }
@@ -509,8 +514,8 @@ fn commit_group(
             }
         }
         Err(_) => {
-            names.clear();
-            names.discard();
+            staging.clear();
+            staging.discard();
         }
     }
     // The text file commits (or rolls back) the group's text changes after the main file: the
@@ -526,7 +531,7 @@ fn commit_group(
         None => None,
     };
     // The in-memory columns follow the commit before any reader can see its generation.
-    let (version, changes) = names.take_changes();
+    let (version, changes) = staging.take_changes();
     lock(columns).commit(before, before + 2, version, changes);
     // Before any caller hears of its write, so a reader that starts after that sees a newer
     // generation than any cached result computed before the write.

@@ -69,6 +69,7 @@ macro_rules! conformance_suite {
             top_aggregations_list_the_first_documents_in_order,
             unicode_round_trips_and_is_searchable,
             words_end_at_emoji_and_signs_newer_than_the_tokenizer,
+            words_split_at_dots_at_signs_and_apostrophes_and_full_text_folds_accents,
             one_mebibyte_documents_round_trip_and_are_searchable,
             long_strings_match_sort_and_bucket_like_short_ones,
             many_documents_sort_on_long_and_short_strings,

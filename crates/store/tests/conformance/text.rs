@@ -110,6 +110,90 @@ pub async fn words_end_at_emoji_and_signs_newer_than_the_tokenizer(store: &dyn S
     }
 }
 
+/// What a SOC searches for: domains, IP addresses, mail addresses, accented names, numbers,
+/// CJK. Both backends split words at the same characters (dots, `@`, apostrophes), fold accents
+/// for full text but not for `_like`, and give numbers to full text.
+pub async fn words_split_at_dots_at_signs_and_apostrophes_and_full_text_folds_accents(
+    store: &dyn Store,
+) {
+    let kind = kind("soc_words");
+    put(
+        store,
+        &kind,
+        "domain",
+        json!({"title": "Beacon to evil.example.com", "ip": "10.1.2.3"}),
+    )
+    .await;
+    put(
+        store,
+        &kind,
+        "mail",
+        json!({"title": "From Bob@Example.org", "note": "the dog's bowl"}),
+    )
+    .await;
+    put(
+        store,
+        &kind,
+        "accent",
+        json!({"title": "Réunion à Zürich", "note": "Ærøskøbing"}),
+    )
+    .await;
+    put(
+        store,
+        &kind,
+        "number",
+        json!({"title": "port scan", "port": 4444, "score": 7.5}),
+    )
+    .await;
+    put(store, &kind, "cjk", json!({"title": "日本語 テキスト"})).await;
+
+    for (query, expected) in [
+        (json!({"_string": "example"}), vec!["domain", "mail"]),
+        (json!({"_string": "evil.example.com"}), vec!["domain"]),
+        (json!({"_string": "10.1.2.3"}), vec!["domain"]),
+        (json!({"_string": "bob@example.org"}), vec!["mail"]),
+        (json!({"_string": "dog"}), vec!["mail"]),
+        (json!({"_string": "zurich"}), vec!["accent"]),
+        (json!({"_string": "ZÜRICH réunion"}), vec!["accent"]),
+        (json!({"_string": "4444"}), vec!["number"]),
+        (json!({"_string": "日本語"}), vec!["cjk"]),
+        (json!({"_string": "日本"}), vec![]),
+        (
+            json!({"_like": {"_field": "title", "_value": "example"}}),
+            vec!["domain", "mail"],
+        ),
+        (
+            json!({"_like": {"_field": "title", "_value": "COM evil"}}),
+            vec!["domain"],
+        ),
+        (
+            json!({"_like": {"_field": "note", "_value": "dog"}}),
+            vec!["mail"],
+        ),
+        (
+            json!({"_like": {"_field": "title", "_value": "zürich"}}),
+            vec!["accent"],
+        ),
+        (
+            json!({"_like": {"_field": "title", "_value": "zurich"}}),
+            vec![],
+        ),
+        (
+            json!({"_like": {"_field": "title", "_value": "テキスト"}}),
+            vec!["cjk"],
+        ),
+        // Equality stays exact: the whole value, case and accents included.
+        (json!({"ip": "10.1.2.3"}), vec!["domain"]),
+        (json!({"ip": "10.1.2"}), vec![]),
+    ] {
+        assert_eq!(
+            ids(store, &kind, query.clone()).await,
+            strings(&expected),
+            "{query}"
+        );
+    }
+}
+
 pub async fn one_mebibyte_documents_round_trip_and_are_searchable(store: &dyn Store) {
     let kind = kind("large");
     let mut text = String::with_capacity(1 << 20);

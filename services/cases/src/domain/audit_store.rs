@@ -212,6 +212,10 @@ impl Store for AuditedStore {
         self.inner.set_unindexed(kind, fields);
     }
 
+    fn set_visibility(&self, kind: &str, visibility: skep_store::Visibility) {
+        self.inner.set_visibility(kind, visibility);
+    }
+
     async fn put(&self, kind: &str, document: NewDocument) -> Result<Document> {
         let stored = match self.creations.put(kind, document).await {
             Ok(result) => result?,

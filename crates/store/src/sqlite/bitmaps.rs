@@ -21,9 +21,10 @@ use std::sync::Mutex;
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 
-use super::index::is_marker;
+use super::rows;
 use super::rows::RowSet;
-use super::{backend, evaluate, lock};
+use super::values::is_marker;
+use super::{backend, lock};
 use crate::Result;
 
 /// A field of a kind: (kind id, path id).
@@ -115,7 +116,7 @@ impl Column {
 
 /// Equality of index values as SQLite compares them (1 and 1.0 are the same value).
 fn same_value(left: &SqlValue, right: &SqlValue) -> bool {
-    super::index::compare_sql(left, right) == std::cmp::Ordering::Equal
+    super::values::compare_sql(left, right) == std::cmp::Ordering::Equal
         && matches!(
             (left, right),
             (
@@ -138,7 +139,7 @@ pub(super) enum Want {
 
 /// The columns, shared by the writer thread and the readers.
 #[derive(Debug, Default)]
-pub(super) struct Columns {
+pub(super) struct TermBitmaps {
     /// The generation the columns reflect (always even).
     generation: u64,
     /// Each kept column, with the `wanted` version at which its field was registered.
@@ -154,7 +155,7 @@ pub(super) struct Columns {
     recent: VecDeque<(u64, u64, u64, Vec<Change>)>,
 }
 
-impl Columns {
+impl TermBitmaps {
     /// Bucket counts of `key` over `set`, when the column exists and reflects `generation`.
     pub(super) fn counts(
         &self,
@@ -276,7 +277,7 @@ impl Columns {
             self.columns.clear();
             self.recent.clear();
         }
-        // Columns registered after the writer took its list of fields missed this commit.
+        // TermBitmaps registered after the writer took its list of fields missed this commit.
         self.columns
             .retain(|_, (registered, _)| *registered <= version);
         let mut overflowing = Vec::new();
@@ -337,7 +338,7 @@ impl Columns {
 /// building it from the index the first time and keeping it when it can be kept up to date.
 pub(super) fn usable(
     connection: &Connection,
-    columns: &Mutex<Columns>,
+    columns: &Mutex<TermBitmaps>,
     generation: u64,
     key: Key,
 ) -> Result<bool> {
@@ -353,7 +354,7 @@ pub(super) fn usable(
     let (kind, path) = key;
     let built = if path == LIVE {
         let sql = format!("SELECT row FROM documents WHERE kind = {kind} AND deleted = 0");
-        vec![(SqlValue::Null, evaluate::rows(connection, &sql, &[])?)]
+        vec![(SqlValue::Null, rows::select(connection, &sql, &[])?)]
     } else {
         let Some(values) = distinct_values(connection, key)? else {
             lock(columns).too_many(key);
@@ -364,7 +365,7 @@ pub(super) fn usable(
         );
         let mut built = Vec::with_capacity(values.len());
         for value in values {
-            let rows = evaluate::rows(connection, &sql, std::slice::from_ref(&value))?;
+            let rows = rows::select(connection, &sql, std::slice::from_ref(&value))?;
             built.push((value, rows));
         }
         built
@@ -409,24 +410,24 @@ mod tests {
         }
     }
 
-    /// Columns holding an empty column for field (1, 2) at generation 0, and the list version
+    /// TermBitmaps holding an empty column for field (1, 2) at generation 0, and the list version
     /// the writer records its changes under.
-    fn with_empty_column() -> (Columns, u64) {
-        let mut columns = Columns::default();
+    fn with_empty_column() -> (TermBitmaps, u64) {
+        let mut columns = TermBitmaps::default();
         assert_eq!(columns.want(0, (1, 2)), Want::Build);
         columns.offer(0, (1, 2), Column::default());
         let (version, _) = columns.wanted();
         (columns, version)
     }
 
-    fn counts(columns: &Columns, generation: u64) -> Option<Vec<(SqlValue, i64)>> {
+    fn counts(columns: &TermBitmaps, generation: u64) -> Option<Vec<(SqlValue, i64)>> {
         let all: RowSet = (0..100).collect();
         columns.counts(generation, (1, 2), &all)
     }
 
     #[test]
     fn a_column_built_before_some_commits_catches_up_with_them() {
-        let mut columns = Columns::default();
+        let mut columns = TermBitmaps::default();
         assert_eq!(columns.want(0, (1, 2)), Want::Build);
         let (version, wanted) = columns.wanted();
         assert!(wanted.contains(&(1, 2)));
@@ -460,7 +461,7 @@ mod tests {
 
     #[test]
     fn changes_not_recorded_for_a_field_keep_its_column_out() {
-        let mut columns = Columns::default();
+        let mut columns = TermBitmaps::default();
         columns.commit(0, 2, 0, Vec::new());
         assert_eq!(columns.want(2, (1, 2)), Want::Build);
         // The writer's group started before the field was registered.
@@ -494,7 +495,7 @@ mod tests {
 
     #[test]
     fn a_column_that_would_pass_the_memory_cap_is_refused_once_not_rebuilt() {
-        let mut columns = Columns::default();
+        let mut columns = TermBitmaps::default();
         assert_eq!(columns.want(0, (1, 2)), Want::Build);
         // One document row far out makes a bitmap of more than MAX_WORDS words.
         let far = i64::try_from(MAX_WORDS * 64).expect("fits");
@@ -520,7 +521,7 @@ mod tests {
 
     #[test]
     fn huge_commits_are_forgotten_so_a_column_built_before_them_is_dropped() {
-        let mut columns = Columns::default();
+        let mut columns = TermBitmaps::default();
         assert_eq!(columns.want(0, (1, 2)), Want::Build);
         let (version, _) = columns.wanted();
         let many = |first: i64| {
